@@ -1,0 +1,43 @@
+package dev.dragedit.autograd;
+
+import dev.dragedit.tensor.Tensor;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One recorded op on the tape: the inputs it was applied to and the closure that maps the gradient of its output to
+ * the gradients of its inputs. The closure holds the activations the backward needs; {@link #release} drops it
+ * (and with it those activations) once the backward has run.
+ */
+public final class Node {
+    private static final AtomicLong SEQ = new AtomicLong();
+
+    /** Maps dL/d(output) to dL/d(input_i) for every input (null where an input needs no gradient). */
+    @FunctionalInterface
+    public interface Backward {
+        Tensor[] apply(Tensor gy);
+    }
+
+    final String op;
+    final long seq = SEQ.incrementAndGet();
+    Tensor[] inputs;
+    Backward backward;
+    final long savedBytes;
+
+    Node(String op, Tensor[] inputs, Backward backward, long savedBytes) {
+        this.op = op;
+        this.inputs = inputs;
+        this.backward = backward;
+        this.savedBytes = savedBytes;
+    }
+
+    public String op() { return op; }
+
+    /** Whether the backward closure (and what it saved) is still held. */
+    public boolean holdsActivations() { return backward != null; }
+
+    void release() {
+        backward = null;
+        inputs = null;
+    }
+}

@@ -1,0 +1,318 @@
+package dev.dragedit.tensor;
+
+import dev.dragedit.autograd.Node;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * A dense, contiguous, row-major tensor. On the CPU an F32 tensor holds a {@code float[]}; F16/BF16 hold
+ * {@code short[]} bit patterns; I64 {@code long[]}; F64 {@code double[]}. A tensor read from a safetensors file
+ * may instead hold a little-endian slice of the memory-mapped file, decoded on first use.
+ * <p>
+ * Views ({@link #reshape}) share storage. The autograd fields ({@link #requiresGrad}, {@link #grad},
+ * {@link #gradFn}) are only touched by {@code dev.dragedit.autograd}.
+ */
+public final class Tensor {
+    private final int[] shape;
+    private final DType dtype;
+    private final Device device;
+    private final Storage storage;
+
+    private boolean requiresGrad;
+    private Tensor grad;
+    private Node gradFn;
+
+    /** Shared, mutable holder so that views see materialisation of mapped data. */
+    static final class Storage {
+        Object array;          // float[] / short[] / long[] / double[] / int[] / byte[]
+        ByteBuffer mapped;     // little-endian slice of a file, when array is null
+        Storage(Object array, ByteBuffer mapped) { this.array = array; this.mapped = mapped; }
+    }
+
+    private Tensor(int[] shape, DType dtype, Device device, Storage storage) {
+        this.shape = shape;
+        this.dtype = dtype;
+        this.device = device;
+        this.storage = storage;
+    }
+
+    // ------------------------------------------------------------------ creation
+
+    public static Tensor of(float[] data, int... shape) {
+        checkCount(data.length, shape);
+        return new Tensor(shape.clone(), DType.F32, Device.CPU, new Storage(data, null));
+    }
+
+    public static Tensor ofF64(double[] data, int... shape) {
+        checkCount(data.length, shape);
+        return new Tensor(shape.clone(), DType.F64, Device.CPU, new Storage(data, null));
+    }
+
+    public static Tensor ofI64(long[] data, int... shape) {
+        checkCount(data.length, shape);
+        return new Tensor(shape.clone(), DType.I64, Device.CPU, new Storage(data, null));
+    }
+
+    /** Wraps raw 16-bit patterns as an F16 or BF16 tensor. */
+    public static Tensor ofHalfBits(short[] bits, DType dtype, int... shape) {
+        if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException("expected F16 or BF16, found " + dtype);
+        checkCount(bits.length, shape);
+        return new Tensor(shape.clone(), dtype, Device.CPU, new Storage(bits, null));
+    }
+
+    public static Tensor scalar(float v) {
+        return of(new float[]{v});
+    }
+
+    public static Tensor zeros(int... shape) {
+        return of(new float[checkedNumel(shape)], shape);
+    }
+
+    public static Tensor full(float value, int... shape) {
+        float[] d = new float[checkedNumel(shape)];
+        Arrays.fill(d, value);
+        return of(d, shape);
+    }
+
+    /** An uninitialised-in-spirit F32 tensor (Java zeroes it anyway). */
+    public static Tensor empty(int... shape) {
+        return zeros(shape);
+    }
+
+    public static Tensor zeros(DType dtype, int... shape) {
+        int n = checkedNumel(shape);
+        Object arr = switch (dtype) {
+            case F32 -> new float[n];
+            case F16, BF16 -> new short[n];
+            case I64 -> new long[n];
+            case F64 -> new double[n];
+            case I32 -> new int[n];
+            case U8 -> new byte[n];
+        };
+        return new Tensor(shape.clone(), dtype, Device.CPU, new Storage(arr, null));
+    }
+
+    /** A tensor over a little-endian byte region (typically a slice of a memory-mapped file), decoded lazily. */
+    public static Tensor mapped(ByteBuffer bytes, DType dtype, int... shape) {
+        long n = numel(shape);
+        if (n * dtype.bytes != bytes.remaining())
+            throw new IllegalArgumentException("byte count " + bytes.remaining() + " does not match shape "
+                    + Arrays.toString(shape) + " of " + dtype + " (" + n * dtype.bytes + " bytes)");
+        return new Tensor(shape.clone(), dtype, Device.CPU, new Storage(null, bytes.slice().order(ByteOrder.LITTLE_ENDIAN)));
+    }
+
+    // ------------------------------------------------------------------ shape
+
+    public int[] shape() { return shape.clone(); }
+    public int rank() { return shape.length; }
+    public DType dtype() { return dtype; }
+    public Device device() { return device; }
+
+    /** Size of dimension i; negative i counts from the end. */
+    public int dim(int i) {
+        int r = i < 0 ? i + shape.length : i;
+        if (r < 0 || r >= shape.length)
+            throw new IllegalArgumentException("dimension " + i + " out of range for shape " + Arrays.toString(shape));
+        return shape[r];
+    }
+
+    public int numel() { return (int) numel(shape); }
+    public long sizeBytes() { return (long) numel() * dtype.bytes; }
+
+    public static long numel(int[] shape) {
+        long n = 1;
+        for (int s : shape) {
+            if (s < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            n *= s;
+        }
+        return n;
+    }
+
+    static int checkedNumel(int[] shape) {
+        long n = numel(shape);
+        if (n > Integer.MAX_VALUE - 16)
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has " + n + " elements; a CPU tensor holds at most 2^31");
+        return (int) n;
+    }
+
+    private static void checkCount(int count, int[] shape) {
+        if (numel(shape) != count)
+            throw new IllegalArgumentException("data has " + count + " elements but shape " + Arrays.toString(shape)
+                    + " needs " + numel(shape));
+    }
+
+    /** A view with a new shape (one dimension may be -1); shares storage. */
+    public Tensor reshape(int... newShape) {
+        int[] s = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1) {
+                if (infer >= 0) throw new IllegalArgumentException("reshape: more than one -1 in " + Arrays.toString(newShape));
+                infer = i;
+            } else known *= s[i];
+        }
+        if (infer >= 0) {
+            if (known == 0 || numel() % known != 0)
+                throw new IllegalArgumentException("reshape: cannot view " + Arrays.toString(shape) + " as " + Arrays.toString(newShape));
+            s[infer] = (int) (numel() / known);
+        }
+        if (numel(s) != numel())
+            throw new IllegalArgumentException("reshape: cannot view " + Arrays.toString(shape) + " (" + numel()
+                    + " elements) as " + Arrays.toString(newShape));
+        return new Tensor(s, dtype, device, storage);
+    }
+
+    public boolean sameShape(Tensor o) { return Arrays.equals(shape, o.shape); }
+
+    // ------------------------------------------------------------------ data
+
+    /** The F32 array itself (mutable, shared with views). Mapped F32 data is copied to the heap once. */
+    public float[] data() {
+        if (dtype != DType.F32) throw new IllegalStateException("data(): tensor is " + dtype + ", expected F32; use to(F32)");
+        materialise();
+        return (float[]) storage.array;
+    }
+
+    public short[] halfBits() {
+        if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalStateException("halfBits(): tensor is " + dtype);
+        materialise();
+        return (short[]) storage.array;
+    }
+
+    public long[] longs() {
+        if (dtype != DType.I64) throw new IllegalStateException("longs(): tensor is " + dtype);
+        materialise();
+        return (long[]) storage.array;
+    }
+
+    public double[] doubles() {
+        if (dtype != DType.F64) throw new IllegalStateException("doubles(): tensor is " + dtype);
+        materialise();
+        return (double[]) storage.array;
+    }
+
+    public boolean isMapped() { return storage.array == null; }
+
+    private void materialise() {
+        synchronized (storage) {
+            if (storage.array != null) return;
+            ByteBuffer b = storage.mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            int n = numel();
+            Object arr = switch (dtype) {
+                case F32 -> { float[] a = new float[n]; b.asFloatBuffer().get(a); yield a; }
+                case F16, BF16 -> { short[] a = new short[n]; b.asShortBuffer().get(a); yield a; }
+                case I64 -> { long[] a = new long[n]; b.asLongBuffer().get(a); yield a; }
+                case F64 -> { double[] a = new double[n]; b.asDoubleBuffer().get(a); yield a; }
+                case I32 -> { int[] a = new int[n]; b.asIntBuffer().get(a); yield a; }
+                case U8 -> { byte[] a = new byte[n]; b.get(a); yield a; }
+            };
+            storage.array = arr;
+            storage.mapped = null;
+        }
+    }
+
+    /** Element i as a float, whatever the dtype. */
+    public float getFloat(int i) {
+        materialise();
+        return switch (dtype) {
+            case F32 -> ((float[]) storage.array)[i];
+            case F16 -> Half.f16ToFloat(((short[]) storage.array)[i]);
+            case BF16 -> Half.bf16ToFloat(((short[]) storage.array)[i]);
+            case I64 -> ((long[]) storage.array)[i];
+            case F64 -> (float) ((double[]) storage.array)[i];
+            case I32 -> ((int[]) storage.array)[i];
+            case U8 -> ((byte[]) storage.array)[i] & 0xff;
+        };
+    }
+
+    public double getDouble(int i) {
+        if (dtype == DType.F64) return doubles()[i];
+        if (dtype == DType.I64) return longs()[i];
+        return getFloat(i);
+    }
+
+    /** The single value of a one-element tensor. */
+    public float item() {
+        if (numel() != 1) throw new IllegalStateException("item(): tensor has shape " + Arrays.toString(shape) + ", expected one element");
+        return getFloat(0);
+    }
+
+    /** Converts to another dtype: to a wider type exactly, to F16/BF16 with round-to-nearest-even. */
+    public Tensor to(DType target) {
+        if (target == dtype) return this;
+        int n = numel();
+        Tensor out = zeros(target, shape);
+        switch (target) {
+            case F32 -> { float[] o = out.data(); for (int i = 0; i < n; i++) o[i] = getFloat(i); }
+            case F64 -> { double[] o = out.doubles(); for (int i = 0; i < n; i++) o[i] = getDouble(i); }
+            case F16 -> { short[] o = out.halfBits(); for (int i = 0; i < n; i++) o[i] = Half.floatToF16(dtype == DType.F64 ? f64ToF32ForHalf(i) : getFloat(i)); }
+            case BF16 -> { short[] o = out.halfBits(); for (int i = 0; i < n; i++) o[i] = Half.floatToBf16(getFloat(i)); }
+            case I64 -> { long[] o = out.longs(); for (int i = 0; i < n; i++) o[i] = (long) getDouble(i); }
+            default -> throw new UnsupportedOperationException("conversion to " + target);
+        }
+        return out;
+    }
+
+    private float f64ToF32ForHalf(int i) {
+        // Double rounding (f64→f32→f16) can differ from direct rounding only in rare halfway cases; acceptable for weights.
+        return (float) doubles()[i];
+    }
+
+    /** A deep copy (F32 result for floating types is not implied: same dtype). */
+    public Tensor copy() {
+        materialise();
+        Object a = storage.array;
+        Object c = switch (dtype) {
+            case F32 -> ((float[]) a).clone();
+            case F16, BF16 -> ((short[]) a).clone();
+            case I64 -> ((long[]) a).clone();
+            case F64 -> ((double[]) a).clone();
+            case I32 -> ((int[]) a).clone();
+            case U8 -> ((byte[]) a).clone();
+        };
+        return new Tensor(shape.clone(), dtype, device, new Storage(c, null));
+    }
+
+    /** Little-endian bytes of the contents, as written to a safetensors file. */
+    public ByteBuffer toBytes() {
+        synchronized (storage) {
+            if (storage.mapped != null) return storage.mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) sizeBytes()).order(ByteOrder.LITTLE_ENDIAN);
+        Object a = storage.array;
+        switch (dtype) {
+            case F32 -> b.asFloatBuffer().put((float[]) a);
+            case F16, BF16 -> b.asShortBuffer().put((short[]) a);
+            case I64 -> b.asLongBuffer().put((long[]) a);
+            case F64 -> b.asDoubleBuffer().put((double[]) a);
+            case I32 -> b.asIntBuffer().put((int[]) a);
+            case U8 -> b.put((byte[]) a);
+        }
+        b.rewind();
+        return b;
+    }
+
+    // ------------------------------------------------------------------ autograd hooks
+
+    public boolean requiresGrad() { return requiresGrad; }
+
+    /** Marks a leaf tensor as needing its gradient. Returns this. */
+    public Tensor requiresGrad(boolean r) {
+        if (r && !dtype.isFloating()) throw new IllegalArgumentException("only floating tensors can require gradients, found " + dtype);
+        this.requiresGrad = r;
+        return this;
+    }
+
+    public Tensor grad() { return grad; }
+    public void setGrad(Tensor g) { this.grad = g; }
+    public Node gradFn() { return gradFn; }
+    public void setGradFn(Node n) { this.gradFn = n; }
+
+    @Override
+    public String toString() {
+        return "Tensor" + Arrays.toString(shape) + " " + dtype + " " + device.name() + (requiresGrad ? " requires_grad" : "");
+    }
+}
