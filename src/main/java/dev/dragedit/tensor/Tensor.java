@@ -2,6 +2,7 @@ package dev.dragedit.tensor;
 
 import dev.dragedit.autograd.Node;
 
+import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -26,7 +27,7 @@ public final class Tensor {
 
     /** Shared, mutable holder so that views see materialisation of mapped data. */
     static final class Storage {
-        Object array;          // float[] / short[] / long[] / double[] / int[] / byte[]
+        volatile Object array; // float[] / short[] / long[] / double[] / int[] / byte[]
         ByteBuffer mapped;     // little-endian slice of a file, when array is null
         Storage(Object array, ByteBuffer mapped) { this.array = array; this.mapped = mapped; }
     }
@@ -197,6 +198,7 @@ public final class Tensor {
     public boolean isMapped() { return storage.array == null; }
 
     private void materialise() {
+        if (storage.array != null) return; // the common case: no lock per element access
         synchronized (storage) {
             if (storage.array != null) return;
             ByteBuffer b = storage.mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -248,17 +250,40 @@ public final class Tensor {
         switch (target) {
             case F32 -> { float[] o = out.data(); for (int i = 0; i < n; i++) o[i] = getFloat(i); }
             case F64 -> { double[] o = out.doubles(); for (int i = 0; i < n; i++) o[i] = getDouble(i); }
-            case F16 -> { short[] o = out.halfBits(); for (int i = 0; i < n; i++) o[i] = Half.floatToF16(dtype == DType.F64 ? f64ToF32ForHalf(i) : getFloat(i)); }
-            case BF16 -> { short[] o = out.halfBits(); for (int i = 0; i < n; i++) o[i] = Half.floatToBf16(getFloat(i)); }
+            case F16 -> { short[] o = out.halfBits(); for (int i = 0; i < n; i++) o[i] = Half.floatToF16(narrowForHalf(i)); }
+            case BF16 -> { short[] o = out.halfBits(); for (int i = 0; i < n; i++) o[i] = Half.floatToBf16(narrowForHalf(i)); }
             case I64 -> { long[] o = out.longs(); for (int i = 0; i < n; i++) o[i] = (long) getDouble(i); }
             default -> throw new UnsupportedOperationException("conversion to " + target);
         }
         return out;
     }
 
-    private float f64ToF32ForHalf(int i) {
-        // Double rounding (f64→f32→f16) can differ from direct rounding only in rare halfway cases; acceptable for weights.
-        return (float) doubles()[i];
+    /**
+     * Element i as a float rounded to odd (an inexact result keeps an odd last bit). Rounding to nearest twice
+     * (f64 → f32 → F16) can land on a halfway point and round the wrong way; rounding to odd first cannot, because
+     * f32 keeps at least two bits more than F16 or BF16, so the following round-to-nearest-even is then exact.
+     */
+    private float narrowForHalf(int i) {
+        return switch (dtype) {
+            case F64 -> roundToOdd(doubles()[i]);
+            case I64 -> roundToOdd(longs()[i]);
+            case I32 -> { materialise(); yield roundToOdd((double) ((int[]) storage.array)[i]); } // int → double is exact
+            default -> getFloat(i); // F32, F16, BF16, U8 are exact in f32
+        };
+    }
+
+    private static float roundToOdd(double d) {
+        float f = (float) d;
+        if (f == d || Double.isNaN(d) || (Float.floatToRawIntBits(f) & 1) != 0) return f;
+        return Math.nextAfter(f, d); // f is a neighbour of d with an even last bit: the other neighbour is odd
+    }
+
+    private static float roundToOdd(long v) {
+        float f = (float) v;
+        if (v >= -(1L << 24) && v <= (1L << 24)) return f; // exact
+        int c = new BigDecimal(f).compareTo(BigDecimal.valueOf(v));
+        if (c == 0 || (Float.floatToRawIntBits(f) & 1) != 0) return f;
+        return Math.nextAfter(f, c > 0 ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY);
     }
 
     /** A deep copy (F32 result for floating types is not implied: same dtype). */

@@ -1,0 +1,29 @@
+package dev.dragedit.bench;
+
+import dev.dragedit.cli.Main;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dragedit bench}: the parent of the benchmarks ({@code cpu} now; model and GPU benchmarks join it as
+ * their issues land, from this package or through {@link dev.dragedit.cli.CommandProvider} with parent "bench").
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
+        synopsisSubcommandLabel = "BENCHMARK",
+        description = {"Run a benchmark (cpu).", "Each run appends one JSON line to docs/perf/<name>.jsonl."},
+        commandListHeading = "%nBenchmarks:%n",
+        subcommands = CpuBenchCommand.class)
+public final class BenchCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        var err = spec.commandLine().getErr();
+        err.println("dragedit: bench: missing benchmark name");
+        spec.commandLine().usage(err);
+        return 2;
+    }
+}
