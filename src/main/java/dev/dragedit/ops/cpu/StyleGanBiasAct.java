@@ -2,10 +2,6 @@ package dev.dragedit.ops.cpu;
 
 import dev.dragedit.tensor.Tensor;
 import dev.dragedit.util.Parallel;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -23,7 +19,8 @@ import java.util.Arrays;
  * activation's input).
  * <p>
  * The data are walked as contiguous segments that share one bias value (one (n, c) plane, or fixed-size blocks
- * without a bias), in parallel; the inner loops are Vector API with a scalar tail and a scalar fallback.
+ * without a bias), in parallel; the inner loops are Vector API ({@link StyleGanBiasActSimd}, only reached when
+ * {@link Simd#enabled()}, so this class loads without the incubator module) with a scalar tail and a scalar fallback.
  */
 final class StyleGanBiasAct {
     private StyleGanBiasAct() {}
@@ -50,7 +47,7 @@ final class StyleGanBiasAct {
             for (int s = s0; s < s1; s++) {
                 int off = s * l.segLen, len = Math.min(l.segLen, l.n - off);
                 float bv = bd == null ? 0f : bd[s % l.channels];
-                int i = Simd.enabled() ? forwardVector(xd, yd, off, len, bv, alpha, gain, clamp) : 0;
+                int i = Simd.enabled() ? StyleGanBiasActSimd.forward(xd, yd, off, len, bv, alpha, gain, clamp) : 0;
                 for (; i < len; i++) {
                     float v = xd[off + i] + bv;
                     v = v > 0 ? v : v * alpha;
@@ -61,18 +58,6 @@ final class StyleGanBiasAct {
             }
         });
         return y;
-    }
-
-    private static int forwardVector(float[] x, float[] y, int off, int len, float b, float alpha, float gain, float clamp) {
-        VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
-        int bound = sp.loopBound(len);
-        for (int i = 0; i < bound; i += sp.length()) {
-            FloatVector v = FloatVector.fromArray(sp, x, off + i).add(b);
-            v = v.mul(alpha).blend(v, v.compare(VectorOperators.GT, 0f)).mul(gain);
-            if (clamp > 0) v = v.max(-clamp).min(clamp);
-            v.intoArray(y, off + i);
-        }
-        return bound;
     }
 
     static Tensor[] backward(Tensor gy, Tensor y, boolean needBias, float alpha, float gain, float clamp) {
@@ -93,8 +78,8 @@ final class StyleGanBiasAct {
                 double sum = 0;
                 int i = 0;
                 if (Simd.enabled()) {
-                    i = sp().loopBound(len);
-                    sum = backwardVector(gd, yd, dd, off, i, pos, neg, clamp);
+                    i = StyleGanBiasActSimd.head(len);
+                    sum = StyleGanBiasActSimd.backward(gd, yd, dd, off, i, pos, neg, clamp);
                 }
                 for (; i < len; i++) {
                     float yv = yd[off + i];
@@ -116,26 +101,6 @@ final class StyleGanBiasAct {
             for (int ch = 0; ch < l.channels; ch++) dbd[ch] = (float) acc[ch];
         }
         return new Tensor[]{dx, db};
-    }
-
-    private static VectorSpecies<Float> sp() { return FloatVector.SPECIES_PREFERRED; }
-
-    /** Vector part of the backward over [off, off + bound); returns the sum of the dx it wrote. */
-    private static double backwardVector(float[] gy, float[] y, float[] dx, int off, int bound, float pos, float neg, float clamp) {
-        VectorSpecies<Float> sp = sp();
-        FloatVector vPos = FloatVector.broadcast(sp, pos), vNeg = FloatVector.broadcast(sp, neg);
-        FloatVector zero = FloatVector.zero(sp), acc = zero;
-        for (int i = 0; i < bound; i += sp.length()) {
-            FloatVector yv = FloatVector.fromArray(sp, y, off + i);
-            FloatVector g = FloatVector.fromArray(sp, gy, off + i).mul(vNeg.blend(vPos, yv.compare(VectorOperators.GT, 0f)));
-            if (clamp > 0) {
-                VectorMask<Float> inside = yv.abs().compare(VectorOperators.LT, clamp);
-                g = zero.blend(g, inside);
-            }
-            g.intoArray(dx, off + i);
-            acc = acc.add(g);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /**

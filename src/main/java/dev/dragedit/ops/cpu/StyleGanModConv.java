@@ -3,9 +3,6 @@ package dev.dragedit.ops.cpu;
 import dev.dragedit.ops.Conv2dParams;
 import dev.dragedit.tensor.Tensor;
 import dev.dragedit.util.Parallel;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -21,7 +18,9 @@ import java.util.Arrays;
  * <pre>  dv = d·G − d³·A·v,   A[n,o] = Σ_{i,k} G·v   (dv = G without demodulation)</pre>
  * then dw[o,i,k] = Σ_n dv[n,o,i,k]·s[n,i] and ds[n,i] = Σ_{o,k} dv[n,o,i,k]·w[o,i,k]. A equals the spec's
  * Σ g_o·c_o (c = conv(x·s, W)), written in weight space. The rows of length Cin·kh·kw are contiguous, so every
- * pass is a Vector API dot, scale or fma over a row, with the style broadcast to that layout once.
+ * pass is a Vector API dot, scale or fma over a row, with the style broadcast to that layout once. The Vector API
+ * halves live in {@link StyleGanModConvSimd}, reached only when {@link Simd#enabled()}, so this class names no Vector
+ * API type and runs on its scalar loops without the incubator module.
  */
 final class StyleGanModConv {
     private StyleGanModConv() {}
@@ -146,16 +145,9 @@ final class StyleGanModConv {
 
     // ---------------------------------------------------------------- row kernels (Vector API with scalar fallback)
 
-    private static VectorSpecies<Float> sp() { return FloatVector.SPECIES_PREFERRED; }
-
     /** out[oo + j] = a[ao + j]·b[bo + j]. */
     private static void mulInto(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
-        int j = 0;
-        if (Simd.enabled()) {
-            VectorSpecies<Float> sp = sp();
-            for (int bound = sp.loopBound(n); j < bound; j += sp.length())
-                FloatVector.fromArray(sp, a, ao + j).mul(FloatVector.fromArray(sp, b, bo + j)).intoArray(out, oo + j);
-        }
+        int j = Simd.enabled() ? StyleGanModConvSimd.mulInto(a, ao, b, bo, out, oo, n) : 0;
         for (; j < n; j++) out[oo + j] = a[ao + j] * b[bo + j];
     }
 
@@ -168,11 +160,8 @@ final class StyleGanModConv {
         int j = 0;
         double s = 0;
         if (Simd.enabled()) {
-            VectorSpecies<Float> sp = sp();
-            FloatVector acc = FloatVector.zero(sp);
-            for (int bound = sp.loopBound(n); j < bound; j += sp.length())
-                acc = FloatVector.fromArray(sp, a, ao + j).fma(FloatVector.fromArray(sp, b, bo + j), acc);
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = StyleGanModConvSimd.dotHead(a, ao, b, bo, n);
+            j = StyleGanModConvSimd.head(n);
         }
         for (; j < n; j++) s += (double) a[ao + j] * b[bo + j];
         return s;
@@ -180,27 +169,13 @@ final class StyleGanModConv {
 
     /** y[yo + j] = y[yo + j]·alpha − beta·v[j] (v may be null when beta is 0). */
     private static void scaleSub(float[] y, int yo, float alpha, float[] v, float beta, int n) {
-        int j = 0;
-        if (Simd.enabled()) {
-            VectorSpecies<Float> sp = sp();
-            for (int bound = sp.loopBound(n); j < bound; j += sp.length()) {
-                FloatVector r = FloatVector.fromArray(sp, y, yo + j).mul(alpha);
-                if (v != null) r = FloatVector.fromArray(sp, v, j).mul(-beta).add(r);
-                r.intoArray(y, yo + j);
-            }
-        }
+        int j = Simd.enabled() ? StyleGanModConvSimd.scaleSub(y, yo, alpha, v, beta, n) : 0;
         for (; j < n; j++) y[yo + j] = y[yo + j] * alpha - (v == null ? 0f : beta * v[j]);
     }
 
     /** out[oo + j] += a[ao + j]·b[bo + j]. */
     private static void fmaInto(float[] a, int ao, float[] b, int bo, float[] out, int oo, int n) {
-        int j = 0;
-        if (Simd.enabled()) {
-            VectorSpecies<Float> sp = sp();
-            for (int bound = sp.loopBound(n); j < bound; j += sp.length())
-                FloatVector.fromArray(sp, a, ao + j).fma(FloatVector.fromArray(sp, b, bo + j), FloatVector.fromArray(sp, out, oo + j))
-                        .intoArray(out, oo + j);
-        }
+        int j = Simd.enabled() ? StyleGanModConvSimd.fmaInto(a, ao, b, bo, out, oo, n) : 0;
         for (; j < n; j++) out[oo + j] += a[ao + j] * b[bo + j];
     }
 }

@@ -2,8 +2,6 @@ package dev.dragedit.ops.cpu;
 
 import dev.dragedit.tensor.Tensor;
 import dev.dragedit.util.Parallel;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
 
@@ -18,7 +16,8 @@ import java.util.Arrays;
  * about (fh/upY)·(fw/upX) input samples. Along x the outputs split into P = upX/gcd(upX, downX) phases; within one
  * phase every output uses the same filter taps and consecutive outputs step S = downX/gcd input samples. With S = 1
  * (no downsampling: the FIR blur after the transposed conv and the image upsample of the generator) each tap is a
- * contiguous axpy, vectorised with the Vector API. Phases accumulate into a row buffer laid out phase by phase and
+ * contiguous axpy, vectorised with the Vector API ({@link Upfirdn2dSimd}, kept apart so this class loads without the
+ * incubator module). Phases accumulate into a row buffer laid out phase by phase and
  * are interleaved into the output row at the end (for P = 1 the output row is the buffer). Rows of all N·C planes
  * are independent and run in parallel.
  * <p>
@@ -184,20 +183,10 @@ final class Upfirdn2d {
         }
     }
 
+    /** y[yo + i] += a·x[xo + i]; the vector head is {@link Upfirdn2dSimd#axpy}, only reached when SIMD is on. */
     private static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
-        int i = Simd.enabled() ? axpyVector(a, x, xo, y, yo, n) : 0;
+        int i = Simd.enabled() ? Upfirdn2dSimd.axpy(a, x, xo, y, yo, n) : 0;
         for (; i < n; i++) y[yo + i] += a * x[xo + i];
-    }
-
-    /** Vector part of axpy; returns how many leading elements it did. */
-    private static int axpyVector(float a, float[] x, int xo, float[] y, int yo, int n) {
-        VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
-        int bound = sp.loopBound(n);
-        FloatVector va = FloatVector.broadcast(sp, a);
-        for (int i = 0; i < bound; i += sp.length()) {
-            FloatVector.fromArray(sp, x, xo + i).fma(va, FloatVector.fromArray(sp, y, yo + i)).intoArray(y, yo + i);
-        }
-        return bound;
     }
 
     private static int gcd(int a, int b) {
