@@ -50,6 +50,8 @@ public final class Tape {
      * the closure itself holds the references).
      */
     static Tensor record(String op, dev.dragedit.ops.Ops ops, Tensor out, Tensor[] inputs, Node.Backward backward, Tensor... saved) {
+        for (Tensor in : inputs)
+            if (in == out) throw new IllegalStateException(op + ": the op returned its input object; recording it would overwrite the input's place on the tape");
         long bytes = 0;
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Tensor s : saved) if (s != null && seen.add(s)) bytes += s.sizeBytes();

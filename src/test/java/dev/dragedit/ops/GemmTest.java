@@ -114,7 +114,9 @@ class GemmTest {
 
     @Test
     void matrixVectorShapesMatchReference() {
-        int[][] sizes = {{1, 500, 700}, {600, 1, 513}, {1, 1, 3000}, {1, 37, 1}, {1, 3000, 40}, {3000, 1, 40}};
+        // The last two are large enough to be split over the threads.
+        int[][] sizes = {{1, 500, 700}, {600, 1, 513}, {1, 1, 3000}, {1, 37, 1}, {1, 3000, 40}, {3000, 1, 40},
+                         {1, 1500, 777}, {1200, 1, 999}};
         for (boolean[] t : TRANSPOSES)
             for (int[] s : sizes) check(t[0], t[1], s[0], s[1], s[2], 1.5f, 0.5f, 2, 3);
     }

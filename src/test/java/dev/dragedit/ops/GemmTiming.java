@@ -10,10 +10,12 @@ import java.util.Random;
  * {@code sgemm simd NN | 1024×1024×1024 | 9.87 ms | 217.6 GFLOP/s}, the best of several timed repetitions after
  * a warm-up, so a noisy shared machine shows its least-disturbed run.
  * <pre>
- *   java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes dev.dragedit.ops.GemmTiming [quick]
+ *   ./dev-test gemm GemmTest        # compiles main and test classes into /tmp/dragedit-build-gemm
+ *   java --add-modules jdk.incubator.vector -cp /tmp/dragedit-build-gemm/classes:/tmp/dragedit-build-gemm/test-classes \
+ *        dev.dragedit.ops.GemmTiming [quick]
  * </pre>
- * Compare with OpenBLAS through numpy:
- * {@code python3 -c "import numpy as np,time; a=np.random.rand(1024,1024).astype(np.float32); b=a.copy();
+ * Compare with OpenBLAS through numpy, without the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE overrides that force an
+ * older kernel: {@code env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 -c "import numpy as np,time; a=np.random.rand(1024,1024).astype(np.float32); b=a.copy();
  * [a@b for _ in range(3)]; t=time.perf_counter(); [a@b for _ in range(10)]; print(2*1024**3*10/(time.perf_counter()-t)/1e9)"}.
  */
 public final class GemmTiming {

@@ -10,6 +10,10 @@ package dev.dragedit.ops.cpu;
  * run unpacked ({@link GemmSmall}); everything else runs the packed, register-blocked, multithreaded GotoBLAS
  * loop nest ({@link GemmBlocked}) with the Vector API micro-kernel ({@link GemmSimdKernel}) when SIMD is on.
  * Results of the paths agree to float rounding; they differ only in summation order.
+ * <p>
+ * Measured at 1024³ on the 2-core Zen 3 development VM (AVX2, best of 5, shared and noisy): 105–150 GFLOP/s,
+ * against 100–165 for numpy/OpenBLAS 0.3.31 measured alternately; one thread ~80 against ~85. Hand-run table:
+ * {@code GemmTiming} in the tests.
  */
 public final class Gemm {
     private Gemm() {}

@@ -2,24 +2,23 @@ package dev.dragedit.ops.cpu;
 
 import dev.dragedit.util.Parallel;
 
-import java.util.Arrays;
-
 /**
  * The packed GEMM of {@link Gemm}, structured as in GotoBLAS/BLIS (Van Zee &amp; van de Geijn, "BLIS: A Framework
  * for Rapidly Instantiating BLAS Functionality", 2015):
  * <pre>
  *   for jc in N step NC                      B block kc×nc shared by all threads (sized for L3)
- *     for pc in K step KC
- *       pack op(B)[pc:pc+kc, jc:jc+nc] into NR-wide micro-panels           (parallel over panels)
- *       for ic in M step MC                  one task per (ic, column group), run on the pool
- *         pack alpha·op(A)[ic:ic+mc, pc:pc+kc] into MR-tall micro-panels  (per-thread buffer, sized for L2)
- *         for jr in panels: for ir in micro-panels: micro-kernel MR×NR    (B micro-panel stays in L1)
+ *     for pc in K step KC                    one pass of the pool per (jc, pc) block
+ *       for ic in M step mc                  one task per (ic, column group)
+ *         pack alpha·op(A)[ic:ic+mc, pc:pc+kc] into MR-row micro-panels   (per-thread buffer, sized for L2)
+ *         for jr in panels:                  B panel packed by the first task to need it
+ *           for ir in micro-panels: micro-kernel MR×NR                     (B micro-panel stays in L1/L2)
  * </pre>
- * Packing makes every transpose combination the same kernel call: the kernel only ever sees contiguous
- * micro-panels, zero-padded at the edges so it can always run full width; partial tiles go through a small
+ * Packing ({@link GemmPack}) makes every transpose combination the same kernel call: the kernel only sees
+ * contiguous micro-panels, zero-padded at the edges so it always runs full width; partial tiles go through a small
  * per-thread tile and are merged into C. alpha is folded into packed A; the first k block overwrites C (beta = 0)
  * or accumulates onto it (beta = 1, or any other beta applied to C beforehand), later k blocks accumulate.
- * The Vector API kernel ({@link GemmSimdKernel}, 6×16 on AVX2) runs when SIMD is on, a 4×4 scalar kernel otherwise.
+ * Narrow products (N ≤ {@link #DIRECT_A_MAX_N}) with a row-major A and alpha = 1 read A in place instead.
+ * The Vector API kernels ({@link GemmSimdKernel}, 6×16 on AVX2) run when SIMD is on, a 4×4 scalar kernel otherwise.
  * Packing buffers are per thread and reused across calls; a buffer already in use on this thread (a re-entrant
  * call) is never shared: a fresh one is made instead.
  */
@@ -35,6 +34,12 @@ final class GemmBlocked {
     static final int MC = 144;
     /** n block: a 512×2048 packed B block (4 MB) sits in L3 and is shared by the threads. */
     static final int NC = 2048;
+    /**
+     * Up to this many columns, a row-major A is read in place rather than packed: packing costs about as much per
+     * element as multiplying it by 25 columns, and the six rows of a micro-panel stay in L1 across the few B
+     * panels. Measured on Zen 3 (2048×N×2048, one thread): N = 64 went from 58 to 69 GFLOP/s, N = 256 lost.
+     */
+    static final int DIRECT_A_MAX_N = 128;
     /** Below this many multiply-adds one thread is faster than waking the pool. */
     static final long PARALLEL_MIN = 1L << 20;
 
@@ -64,10 +69,6 @@ final class GemmBlocked {
         int mr = simd ? GemmSimdKernel.MR : SCALAR_MR;
         int nr = simd ? GemmSimdKernel.NR : SCALAR_NR;
         int threads = (long) m * n * k >= PARALLEL_MIN ? Parallel.THREADS : 1;
-        // Equal k blocks (513 = 257 + 256, not 512 + 1): a sliver of a block would cost a whole pass over C.
-        int kBlocks = (k + KC - 1) / KC;
-        int kcMax = (k + kBlocks - 1) / kBlocks;
-        int ncMax = Math.min(roundUp(n, nr), NC);
         if (beta != 0f && beta != 1f) {
             // The kernels only overwrite or accumulate, so a general beta is applied to C once up front.
             Parallel.RangeBody scale = (i0, i1) -> {
@@ -76,30 +77,28 @@ final class GemmBlocked {
             if (threads > 1) Parallel.forRange(m, Math.max(1, 65536 / n), scale);
             else scale.run(0, m);
         }
+        // Equal k blocks (513 = 257 + 256, not 512 + 1): a sliver of a block would cost a whole pass over C.
+        int kBlocks = (k + KC - 1) / KC;
+        int kcMax = (k + kBlocks - 1) / kBlocks;
+        int ncMax = Math.min(roundUp(n, nr), NC);
         // Tasks for the pool: m blocks of at most MC rows, their count a multiple of the threads so that they
         // share out evenly, and about four per thread so that a thread slowed by other processes is made up for.
         // Too few rows for that, and the columns are split into groups as well.
         int wanted = threads > 1 ? 4 * threads : 1;
-        int mBlocks = Math.max((m + MC - 1) / MC, Math.min(wanted, (m + mr - 1) / mr));
-        mBlocks = roundUp(mBlocks, threads);
-        int mc = roundUp((m + mBlocks - 1) / mBlocks, mr);
-        mBlocks = (m + mc - 1) / mc;
+        int blocks = roundUp(Math.max((m + MC - 1) / MC, Math.min(wanted, (m + mr - 1) / mr)), threads);
+        int mc = roundUp((m + blocks - 1) / blocks, mr);
+        int mBlocks = (m + mc - 1) / mc;
+        boolean direct = simd && !transA && alpha == 1f && n <= DIRECT_A_MAX_N;
         Buf bBuf = acquire(B_BUF, kcMax * ncMax, 0);
         try {
-            float[] bp = bBuf.data;
             for (int jc = 0; jc < n; jc += NC) {
                 int nc = Math.min(NC, n - jc);
                 int panels = (nc + nr - 1) / nr;
+                int groups = Math.min(panels, Math.max(1, (wanted + mBlocks - 1) / mBlocks));
                 for (int pc = 0; pc < k; pc += kcMax) {
-                    int kc = Math.min(kcMax, k - pc);
-                    int jc0 = jc, pc0 = pc;
-                    Parallel.RangeBody packB = (p0, p1) -> packB(transB, b, offB, ldb, pc0, kc, jc0, nc, nr, p0, p1, bp);
-                    if (threads > 1) Parallel.forRange(panels, Math.max(1, 32768 / (kc * nr)), packB);
-                    else packB.run(0, panels);
-
+                    int kc = Math.min(kcMax, k - pc), pc0 = pc;
                     boolean add = pc > 0 || beta != 0f;         // accumulate onto C (already scaled by beta)
-                    int groups = Math.min(panels, Math.max(1, (wanted + mBlocks - 1) / mBlocks));
-                    int mTasks = mBlocks * groups;
+                    GemmPack.PanelsB bp = new GemmPack.PanelsB(simd, transB, b, offB, ldb, pc, kc, jc, nc, nr, bBuf.data);
                     Parallel.RangeBody tasks = (t0, t1) -> {
                         Buf aBuf = acquire(A_BUF, roundUp(mc, mr) * kc, mr * nr);
                         try {
@@ -107,20 +106,26 @@ final class GemmBlocked {
                             for (int t = t0; t < t1; t++) {
                                 int ib = t / groups, g = t % groups;
                                 int i0 = ib * mc, mcur = Math.min(mc, m - i0);
+                                int jp0 = (int) ((long) g * panels / groups), jp1 = (int) ((long) (g + 1) * panels / groups);
+                                // Tasks start on different panels, so the first B panels are packed side by side.
+                                int first = (int) ((long) ib * (jp1 - jp0) / mBlocks);
+                                if (direct) {
+                                    macroRowsA(kc, mcur, a, offA + i0 * lda + pc0, lda, bp, jp0, jp1, first,
+                                            c, offC + i0 * ldc, ldc, add, aBuf);
+                                    continue;
+                                }
                                 if (ib != packed) {
-                                    packA(transA, alpha, a, offA, lda, i0, mcur, pc0, kc, mr, aBuf.data);
+                                    GemmPack.packA(transA, alpha, a, offA, lda, i0, mcur, pc0, kc, mr, aBuf.data);
                                     packed = ib;
                                 }
-                                int jp0 = (int) ((long) g * panels / groups), jp1 = (int) ((long) (g + 1) * panels / groups);
-                                macro(simd, kc, mcur, mr, nr, aBuf.data, bp, jp0, jp1, jc0, nc,
-                                        c, offC + i0 * ldc, ldc, add, aBuf.tile);
+                                macro(simd, kc, mcur, mr, aBuf.data, bp, jp0, jp1, first, c, offC + i0 * ldc, ldc, add, aBuf.tile);
                             }
                         } finally {
                             aBuf.busy = false;
                         }
                     };
-                    if (threads > 1) Parallel.forRange(mTasks, 1, tasks);
-                    else tasks.run(0, mTasks);
+                    if (threads > 1) Parallel.forRange(mBlocks * groups, 1, tasks);
+                    else tasks.run(0, mBlocks * groups);
                 }
             }
         } finally {
@@ -129,93 +134,71 @@ final class GemmBlocked {
     }
 
     /**
-     * The micro-tiles of B panels [jp0, jp1) against one packed A block of mcur rows; c/ci address its first row.
-     * C = tile, or C += tile when {@code add}.
+     * The micro-tiles of B panels [jp0, jp1) (starting at jp0 + first, wrapping) against one packed A block of mcur
+     * rows; c/ci address its first row. C = tile, or C += tile when {@code add}.
      */
-    private static void macro(boolean simd, int kc, int mcur, int mr, int nr, float[] ap, float[] bp, int jp0, int jp1,
-                              int jc, int nc, float[] c, int ci, int ldc, boolean add, float[] tile) {
-        for (int jp = jp0; jp < jp1; jp++) {
+    private static void macro(boolean simd, int kc, int mcur, int mr, float[] ap, GemmPack.PanelsB bp, int jp0, int jp1,
+                              int first, float[] c, int ci, int ldc, boolean add, float[] tile) {
+        int nr = bp.nr, span = jp1 - jp0;
+        float[] bd = bp.data();
+        for (int s = 0; s < span; s++) {
+            int jp = jp0 + (first + s) % span;
+            bp.ensure(jp);
             int j = jp * nr;                                   // column within the jc block
-            int cols = Math.min(nr, nc - j);
+            int cols = Math.min(nr, bp.nc - j);
             int bi = jp * nr * kc;
             for (int ir = 0; ir < mcur; ir += mr) {
                 int rows = Math.min(mr, mcur - ir);
                 int ai = ir * kc;
-                int cij = ci + ir * ldc + jc + j;
+                int cij = ci + ir * ldc + bp.jc + j;
                 if (rows == mr && cols == nr) {
-                    if (simd) GemmSimdKernel.kernel(kc, ap, ai, bp, bi, c, cij, ldc, add);
-                    else scalarKernel(kc, ap, ai, bp, bi, c, cij, ldc, add);
+                    if (simd) GemmSimdKernel.kernel(kc, ap, ai, bd, bi, c, cij, ldc, add);
+                    else scalarKernel(kc, ap, ai, bd, bi, c, cij, ldc, add);
                 } else {
                     // Edge tile: compute the zero-padded full tile aside, then merge only the valid part.
-                    if (simd) GemmSimdKernel.kernel(kc, ap, ai, bp, bi, tile, 0, nr, false);
-                    else scalarKernel(kc, ap, ai, bp, bi, tile, 0, nr, false);
-                    for (int r = 0; r < rows; r++) {
-                        int row = cij + r * ldc;
-                        for (int q = 0; q < cols; q++) c[row + q] = add ? c[row + q] + tile[r * nr + q] : tile[r * nr + q];
-                    }
+                    if (simd) GemmSimdKernel.kernel(kc, ap, ai, bd, bi, tile, 0, nr, false);
+                    else scalarKernel(kc, ap, ai, bd, bi, tile, 0, nr, false);
+                    mergeEdge(tile, nr, rows, cols, c, cij, ldc, add);
                 }
             }
         }
     }
 
-    /** alpha·op(A)[i0:i0+mc, pc:pc+kc] → MR-row micro-panels, element (p, r) of panel q at q·MR·kc + p·MR + r. */
-    static void packA(boolean transA, float alpha, float[] a, int offA, int lda, int i0, int mc, int pc, int kc,
-                      int mr, float[] dst) {
-        for (int ir = 0; ir < mc; ir += mr) {
-            int rows = Math.min(mr, mc - ir);
-            int base = ir * kc;
-            if (!transA && mr == 6 && rows == 6) {
-                // The SIMD kernel's full panel: six row streams read side by side, one contiguous write stream.
-                int s0 = offA + (i0 + ir) * lda + pc, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda, s4 = s3 + lda, s5 = s4 + lda;
-                for (int p = 0, d = base; p < kc; p++, d += 6) {
-                    dst[d] = alpha * a[s0 + p]; dst[d + 1] = alpha * a[s1 + p]; dst[d + 2] = alpha * a[s2 + p];
-                    dst[d + 3] = alpha * a[s3 + p]; dst[d + 4] = alpha * a[s4 + p]; dst[d + 5] = alpha * a[s5 + p];
-                }
-            } else if (!transA) {
-                // op(A) row i is contiguous in p: read rows, write with stride MR.
-                for (int r = 0; r < rows; r++) {
-                    int src = offA + (i0 + ir + r) * lda + pc;
-                    for (int p = 0; p < kc; p++) dst[base + p * mr + r] = alpha * a[src + p];
-                }
-            } else {
-                // op(A)[i, p] = A[p, i]: MR consecutive rows of op(A) are MR contiguous floats of A.
-                for (int p = 0; p < kc; p++) {
-                    int src = offA + (pc + p) * lda + i0 + ir;
-                    int d = base + p * mr;
-                    for (int r = 0; r < rows; r++) dst[d + r] = alpha * a[src + r];
+    /**
+     * {@link #macro} with a row-major A read in place (alpha = 1): ai addresses row 0, column pc of the block. A
+     * bottom panel of fewer than MR rows is packed, zero-padded, so the kernel never reads past A. (A transposed
+     * A is always packed: read in place, every step of k would land on a new row of A, and measured 40% slower.)
+     */
+    private static void macroRowsA(int kc, int mcur, float[] a, int ai, int lda, GemmPack.PanelsB bp, int jp0, int jp1,
+                                   int first, float[] c, int ci, int ldc, boolean add, Buf buf) {
+        int mr = GemmSimdKernel.MR, nr = bp.nr, span = jp1 - jp0;
+        float[] bd = bp.data();
+        int full = mcur / mr * mr;
+        for (int ir = 0; ir < full; ir += mr) {
+            for (int s = 0; s < span; s++) {
+                int jp = jp0 + (first + s) % span;
+                bp.ensure(jp);
+                int j = jp * nr;
+                int cij = ci + ir * ldc + bp.jc + j;
+                if (bp.nc - j >= nr) {
+                    GemmSimdKernel.kernelRowsA(kc, a, ai + ir * lda, lda, bd, jp * nr * kc, c, cij, ldc, add);
+                } else {
+                    GemmSimdKernel.kernelRowsA(kc, a, ai + ir * lda, lda, bd, jp * nr * kc, buf.tile, 0, nr, false);
+                    mergeEdge(buf.tile, nr, mr, bp.nc - j, c, cij, ldc, add);
                 }
             }
-            if (rows < mr)
-                for (int p = 0; p < kc; p++) Arrays.fill(dst, base + p * mr + rows, base + p * mr + mr, 0f);
+        }
+        if (full < mcur) {
+            GemmPack.packA(false, 1f, a, ai + full * lda, lda, 0, mcur - full, 0, kc, mr, buf.data);
+            macro(true, kc, mcur - full, mr, buf.data, bp, jp0, jp1, first, c, ci + full * ldc, ldc, add, buf.tile);
         }
     }
 
-    /** op(B)[pc:pc+kc, jc+jp·NR ...] for panels [jp0, jp1) → element (p, q) of panel jp at jp·NR·kc + p·NR + q. */
-    static void packB(boolean transB, float[] b, int offB, int ldb, int pc, int kc, int jc, int nc, int nr,
-                      int jp0, int jp1, float[] dst) {
-        for (int jp = jp0; jp < jp1; jp++) {
-            int j0 = jc + jp * nr;
-            int cols = Math.min(nr, jc + nc - j0);
-            int base = jp * nr * kc;
-            if (!transB) {
-                for (int p = 0; p < kc; p++) {
-                    int src = offB + (pc + p) * ldb + j0, d = base + p * nr;
-                    if (cols == nr) {
-                        for (int q = 0; q < nr; q++) dst[d + q] = b[src + q];
-                    } else {
-                        System.arraycopy(b, src, dst, d, cols);
-                        Arrays.fill(dst, d + cols, d + nr, 0f);
-                    }
-                }
-            } else {
-                // op(B)[p, j] = B[j, p]: each column of the panel is a contiguous row of B.
-                for (int q = 0; q < cols; q++) {
-                    int src = offB + (j0 + q) * ldb + pc;
-                    for (int p = 0; p < kc; p++) dst[base + p * nr + q] = b[src + p];
-                }
-                if (cols < nr)
-                    for (int p = 0; p < kc; p++) Arrays.fill(dst, base + p * nr + cols, base + p * nr + nr, 0f);
-            }
+    /** C[0:rows, 0:cols] (from ci) = tile, or C + tile when {@code add}; the tile's rows are nr apart. */
+    private static void mergeEdge(float[] tile, int nr, int rows, int cols, float[] c, int ci, int ldc, boolean add) {
+        for (int r = 0; r < rows; r++) {
+            int row = ci + r * ldc;
+            for (int q = 0; q < cols; q++) c[row + q] = add ? c[row + q] + tile[r * nr + q] : tile[r * nr + q];
         }
     }
 

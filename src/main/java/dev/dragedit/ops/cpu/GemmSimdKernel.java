@@ -5,8 +5,9 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API pieces of {@link Gemm}: the register-blocked micro-kernel of the packed (GotoBLAS/BLIS) path and
- * the dot/axpy loops of the small and matrix-vector paths.
+ * The Vector API pieces of {@link Gemm}: the register-blocked micro-kernels of the packed (GotoBLAS/BLIS) path
+ * ({@link #kernel} on packed A, {@link #kernelRowsA} on A in place), the B-panel copy, and the dot/axpy loops of
+ * the small and matrix-vector paths.
  * <p>
  * The micro-kernel computes one MR×NR tile, MR = 6 rows by NR = 2 vectors (6×16 on AVX2, 6×32 on AVX-512), from a
  * packed A micro-panel (kc steps of MR floats) and a packed B micro-panel (kc steps of NR floats). Its twelve
@@ -73,6 +74,63 @@ final class GemmSimdKernel {
         c50.intoArray(c, ci + 5 * ldc); c51.intoArray(c, ci + 5 * ldc + L);
     }
 
+    /**
+     * {@link #kernel} reading A in place instead of packed: six rows of a row-major A starting at ai, lda apart,
+     * element p of each. For narrow products, where packing A would cost as much as multiplying it.
+     */
+    static void kernelRowsA(int kc, float[] a, int ai, int lda, float[] bp, int bi, float[] c, int ci, int ldc, boolean add) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int a1 = ai + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (int p = 0, b = bi; p < kc; p++, b += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + L);
+            FloatVector x = FloatVector.broadcast(S, a[ai + p]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[a1 + p]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[a2 + p]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[a4 + p]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[a5 + p]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+        }
+        if (add) {
+            c00 = c00.add(FloatVector.fromArray(S, c, ci));
+            c01 = c01.add(FloatVector.fromArray(S, c, ci + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, ci + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, ci + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, ci + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, ci + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, ci + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, ci + 3 * ldc + L));
+            c40 = c40.add(FloatVector.fromArray(S, c, ci + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(S, c, ci + 4 * ldc + L));
+            c50 = c50.add(FloatVector.fromArray(S, c, ci + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(S, c, ci + 5 * ldc + L));
+        }
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L);
+        c10.intoArray(c, ci + ldc); c11.intoArray(c, ci + ldc + L);
+        c20.intoArray(c, ci + 2 * ldc); c21.intoArray(c, ci + 2 * ldc + L);
+        c30.intoArray(c, ci + 3 * ldc); c31.intoArray(c, ci + 3 * ldc + L);
+        c40.intoArray(c, ci + 4 * ldc); c41.intoArray(c, ci + 4 * ldc + L);
+        c50.intoArray(c, ci + 5 * ldc); c51.intoArray(c, ci + 5 * ldc + L);
+    }
+
+    /** Packs one full B micro-panel: kc rows of NR floats, ldb apart from src, to dst[d...] contiguously. */
+    static void copyPanel(float[] b, int src, int ldb, int kc, float[] dst, int d) {
+        for (int p = 0; p < kc; p++, src += ldb, d += NR) {
+            FloatVector.fromArray(S, b, src).intoArray(dst, d);
+            FloatVector.fromArray(S, b, src + L).intoArray(dst, d + L);
+        }
+    }
+
     /** Σ_{p<n} x[xi+p]·y[yi+p], both contiguous. */
     static float dot(float[] x, int xi, float[] y, int yi, int n) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
@@ -97,5 +155,24 @@ final class GemmSimdKernel {
                 FloatVector.fromArray(S, x, xi + j).fma(sv, FloatVector.fromArray(S, y, yi + j)).intoArray(y, yi + j);
         }
         for (; j < n; j++) y[yi + j] += s * x[xi + j];
+    }
+
+    /** y[yi+j] += s0·m[r+j] + s1·m[r+ld+j] + s2·m[r+2ld+j] + s3·m[r+3ld+j] for j < n. */
+    static void axpy4(float s0, float s1, float s2, float s3, float[] m, int r, int ld, float[] y, int yi, int n) {
+        int r1 = r + ld, r2 = r1 + ld, r3 = r2 + ld;
+        int j = 0;
+        if (n >= L) {
+            FloatVector v0 = FloatVector.broadcast(S, s0), v1 = FloatVector.broadcast(S, s1);
+            FloatVector v2 = FloatVector.broadcast(S, s2), v3 = FloatVector.broadcast(S, s3);
+            for (; j + L <= n; j += L) {
+                FloatVector acc = FloatVector.fromArray(S, y, yi + j);
+                acc = FloatVector.fromArray(S, m, r + j).fma(v0, acc);
+                acc = FloatVector.fromArray(S, m, r1 + j).fma(v1, acc);
+                acc = FloatVector.fromArray(S, m, r2 + j).fma(v2, acc);
+                acc = FloatVector.fromArray(S, m, r3 + j).fma(v3, acc);
+                acc.intoArray(y, yi + j);
+            }
+        }
+        for (; j < n; j++) y[yi + j] += s0 * m[r + j] + s1 * m[r1 + j] + s2 * m[r2 + j] + s3 * m[r3 + j];
     }
 }

@@ -11,8 +11,13 @@ import dev.dragedit.util.Parallel;
 final class GemmSmall {
     private GemmSmall() {}
 
-    /** Multiply-adds per parallel chunk of a matrix-vector product. */
-    private static final int GRAIN_MACS = 1 << 16;
+    /**
+     * Multiply-adds per parallel chunk, and twice that before the pool is used at all: these loops stream the
+     * matrix once, and below ~0.5M multiply-adds waking the pool costs more than it saves.
+     */
+    private static final int GRAIN_MACS = 1 << 18;
+    /** Columns per chunk at least, so that each row of B is read in runs of whole cache lines. */
+    private static final int MIN_COLUMNS = 256;
 
     /**
      * C = alpha·op(A)·op(B) + beta·C one row of C at a time, rows split over the pool and, when M = 1, columns too.
@@ -26,7 +31,7 @@ final class GemmSmall {
         long macs = (long) m * n * k;
         if (m == 1) {
             float[] x = rowOfOpA(transA, alpha, a, offA, lda, 0, k);
-            int grain = (int) Math.max(1, Math.min(n, GRAIN_MACS / Math.max(1, k)));
+            int grain = Math.max(MIN_COLUMNS, GRAIN_MACS / Math.max(1, k));
             Parallel.RangeBody cols = (j0, j1) -> row(simd, transB, j0, j1, k, x, b, offB, ldb, beta, c, offC);
             if (macs >= GRAIN_MACS * 2L) Parallel.forRange(n, grain, cols);
             else cols.run(0, n);
@@ -60,10 +65,7 @@ final class GemmSmall {
             }
         } else {
             scale(c, ci + j0, j1 - j0, beta);
-            for (int p = 0; p < k; p++) {
-                if (simd) GemmSimdKernel.axpy(x[p], b, offB + p * ldb + j0, c, ci + j0, j1 - j0);
-                else axpyScalar(x[p], b, offB + p * ldb + j0, c, ci + j0, j1 - j0);
-            }
+            sumRows(simd, x, k, b, offB + j0, ldb, c, ci + j0, j1 - j0);
         }
     }
 
@@ -87,10 +89,7 @@ final class GemmSmall {
                 }
             } else {
                 float[] y = new float[i1 - i0];
-                for (int p = 0; p < k; p++) {
-                        if (simd) GemmSimdKernel.axpy(x[p], a, offA + p * lda + i0, y, 0, i1 - i0);
-                    else axpyScalar(x[p], a, offA + p * lda + i0, y, 0, i1 - i0);
-                }
+                sumRows(simd, x, k, a, offA + i0, lda, y, 0, i1 - i0);
                 for (int i = i0; i < i1; i++) {
                     int ci = offC + i * ldc;
                     c[ci] = beta == 0f ? y[i - i0] : y[i - i0] + beta * c[ci];
@@ -98,8 +97,25 @@ final class GemmSmall {
             }
         };
         long macs = (long) m * k;
-        if (macs >= GRAIN_MACS * 2L) Parallel.forRange(m, (int) Math.max(1, GRAIN_MACS / Math.max(1, k)), rows);
+        int grain = Math.max(transA ? MIN_COLUMNS : 1, GRAIN_MACS / Math.max(1, k));
+        if (macs >= GRAIN_MACS * 2L) Parallel.forRange(m, grain, rows);
         else rows.run(0, m);
+    }
+
+    /** y[yi:yi+n] += Σ_{p<k} x[p]·mat[off + p·ld : +n], the rows in fours so that y is loaded and stored once per four. */
+    private static void sumRows(boolean simd, float[] x, int k, float[] mat, int off, int ld, float[] y, int yi, int n) {
+        int p = 0;
+        for (; p + 4 <= k; p += 4) {
+            int r = off + p * ld;
+            if (simd) GemmSimdKernel.axpy4(x[p], x[p + 1], x[p + 2], x[p + 3], mat, r, ld, y, yi, n);
+            else
+                for (int j = 0; j < n; j++)
+                    y[yi + j] += x[p] * mat[r + j] + x[p + 1] * mat[r + ld + j] + x[p + 2] * mat[r + 2 * ld + j] + x[p + 3] * mat[r + 3 * ld + j];
+        }
+        for (; p < k; p++) {
+            if (simd) GemmSimdKernel.axpy(x[p], mat, off + p * ld, y, yi, n);
+            else axpyScalar(x[p], mat, off + p * ld, y, yi, n);
+        }
     }
 
     /** c[ci:ci+n] *= beta, with beta = 0 writing zeros whatever was there (BLAS semantics). */
