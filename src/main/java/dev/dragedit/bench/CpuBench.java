@@ -177,11 +177,11 @@ public final class CpuBench {
 
     private static Row measure(String key, String label, String shape, double flops, Options o, PrintWriter progress,
                                Runnable body, Verifier verifier) {
-        progress.print("bench: " + label + " (" + o.warmup() + " warm-up + " + o.repeats() + " runs) ");
+        progress.print("bench: " + label + " (≥" + o.warmup() + " warm-ups" + (o.quick() ? "" : ", ≥2 s") + " + " + o.repeats() + " runs) ");
         progress.flush();
         Timing timing;
         try {
-            timing = Timing.measure(o.warmup(), o.repeats(), body, progress);
+            timing = Timing.measure(o.warmup(), o.quick() ? 0 : 2000, o.repeats(), body, progress);
         } catch (UnsupportedOperationException e) {
             progress.println(" not available: " + message(e));
             return new Row(key, label, shape, flops, Status.MISSING, null, null, message(e));

@@ -28,7 +28,7 @@ final class CpuBenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", paramLabel = "N", description = "Timed runs per measurement (default 10; 3 with --quick).")
     Integer repeats;
 
-    @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs first (default 3; 1 with --quick).")
+    @Option(names = "--warmup", paramLabel = "N", description = "Untimed runs first, at least (default 3, and at least 2 s of them; 1 with --quick).")
     Integer warmup;
 
     @Option(names = "--no-numpy", description = "Skip the numpy/OpenBLAS comparison.")

@@ -9,12 +9,17 @@ import java.util.Arrays;
  */
 public record Timing(double medianMs, double minMs, int runs) {
 
-    /** Runs {@code body} warmup + repeats times; prints a dot per run on {@code progress} (may be null). */
-    public static Timing measure(int warmup, int repeats, Runnable body, PrintWriter progress) {
+    /**
+     * Runs {@code body} at least {@code warmup} times and for at least {@code minWarmupMs} untimed (C2 compiles the
+     * Vector API micro-kernels only after many calls: three warm-ups left sgemm at 60% of its speed), then
+     * {@code repeats} timed runs; prints a mark per run on {@code progress} (may be null).
+     */
+    public static Timing measure(int warmup, long minWarmupMs, int repeats, Runnable body, PrintWriter progress) {
         if (repeats < 1) throw new IllegalArgumentException("repeats must be ≥ 1, found " + repeats);
-        for (int i = 0; i < warmup; i++) {
+        long start = System.nanoTime();
+        for (int i = 0; i < warmup || (System.nanoTime() - start) / 1_000_000 < minWarmupMs; i++) {
             body.run();
-            tick(progress, ',');
+            if (i < 20) tick(progress, ',');
         }
         double[] ms = new double[repeats];
         for (int i = 0; i < repeats; i++) {

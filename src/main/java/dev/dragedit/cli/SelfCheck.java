@@ -91,7 +91,7 @@ final class SelfCheck {
     private static Step step(String op, String shape, Runnable body, Verdict verdict) {
         Timing t;
         try {
-            t = Timing.measure(2, 5, body, null);
+            t = Timing.measure(2, 0, 5, body, null);
         } catch (UnsupportedOperationException e) {
             return new Step(op, shape, Double.NaN, false, "not written yet (" + e.getMessage() + ")");
         } catch (RuntimeException | LinkageError e) {
