@@ -50,20 +50,26 @@ public final class Functional {
     public Tensor mul(Tensor a, Tensor b) {
         Tensor y = ops.mul(a, b);
         if (!Tape.needsRecord(a, b)) return y;
+        // Keep only what the backward reads: a when b needs a gradient, b when a does.
+        Tensor keepA = needs(b) ? a : null, keepB = needs(a) ? b : null;
+        int[] as = a.shape(), bs = b.shape();
         return rec("mul", y, new Tensor[]{a, b}, gy -> new Tensor[]{
-                needs(a) ? ops.sumTo(ops.mul(gy, b), a.shape()) : null,
-                needs(b) ? ops.sumTo(ops.mul(gy, a), b.shape()) : null}, needs(b) ? a : null, needs(a) ? b : null);
+                keepB != null ? ops.sumTo(ops.mul(gy, keepB), as) : null,
+                keepA != null ? ops.sumTo(ops.mul(gy, keepA), bs) : null}, keepA, keepB);
     }
 
     public Tensor div(Tensor a, Tensor b) {
         Tensor y = ops.div(a, b);
         if (!Tape.needsRecord(a, b)) return y;
+        boolean needA = needs(a);
+        Tensor keepY = needs(b) ? y : null;
+        int[] as = a.shape(), bs = b.shape();
         return rec("div", y, new Tensor[]{a, b}, gy -> {
             Tensor ga = ops.div(gy, b);
             return new Tensor[]{
-                    needs(a) ? ops.sumTo(ga, a.shape()) : null,
-                    needs(b) ? ops.sumTo(ops.affine(ops.mul(ga, y), -1f, 0f), b.shape()) : null}; // −gy·a/b² = −(gy/b)·y
-        }, b, y);
+                    needA ? ops.sumTo(ga, as) : null,
+                    keepY != null ? ops.sumTo(ops.affine(ops.mul(ga, keepY), -1f, 0f), bs) : null}; // −gy·a/b² = −(gy/b)·y
+        }, b, keepY);
     }
 
     /** a·s + t. */
@@ -161,18 +167,20 @@ public final class Functional {
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         Tensor y = ops.matmul(a, b, transA, transB);
         if (!Tape.needsRecord(a, b)) return y;
+        Tensor keepA = needs(b) ? a : null, keepB = needs(a) ? b : null;
+        int[] as = a.shape(), bs = b.shape();
         return rec("matmul", y, new Tensor[]{a, b}, gy -> {
             Tensor ga = null, gb = null;
-            if (needs(a)) { // d op(A) = gy·op(B)ᵀ
-                ga = transA ? ops.matmul(b, gy, transB, true) : ops.matmul(gy, b, false, !transB);
-                ga = ops.sumTo(ga, a.shape());
+            if (keepB != null) { // d op(A) = gy·op(B)ᵀ
+                ga = transA ? ops.matmul(keepB, gy, transB, true) : ops.matmul(gy, keepB, false, !transB);
+                ga = ops.sumTo(ga, as);
             }
-            if (needs(b)) { // d op(B) = op(A)ᵀ·gy
-                gb = transB ? ops.matmul(gy, a, true, transA) : ops.matmul(a, gy, !transA, false);
-                gb = ops.sumTo(gb, b.shape());
+            if (keepA != null) { // d op(B) = op(A)ᵀ·gy
+                gb = transB ? ops.matmul(gy, keepA, true, transA) : ops.matmul(keepA, gy, !transA, false);
+                gb = ops.sumTo(gb, bs);
             }
             return new Tensor[]{ga, gb};
-        }, needs(b) ? a : null, needs(a) ? b : null);
+        }, keepA, keepB);
     }
 
     public Tensor linear(Tensor x, Tensor w, Tensor bias) {
