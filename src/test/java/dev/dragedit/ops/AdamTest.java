@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
-import static dev.dragedit.ops.ElementwiseTest.bothPaths;
 import static dev.dragedit.ops.OpTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -33,7 +32,7 @@ class AdamTest {
         Tensor p0 = randn(r, n);
         Tensor[] grads = new Tensor[steps];
         for (int s = 0; s < steps; s++) grads[s] = randn(r, n);
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             Tensor p = p0.copy(), m = Tensor.zeros(n), v = Tensor.zeros(n);
             double[] rp = f64(p0), rm = new double[n], rv = new double[n];
             for (int s = 1; s <= steps; s++) {

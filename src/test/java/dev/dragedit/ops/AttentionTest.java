@@ -10,7 +10,6 @@ import java.util.Random;
 import java.util.function.Function;
 
 import static dev.dragedit.ops.GroupNormTest.assertMessage;
-import static dev.dragedit.ops.GroupNormTest.withSimd;
 import static dev.dragedit.ops.OpTestSupport.*;
 
 /**

@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -34,17 +33,13 @@ class BiasActTest {
         return y;
     }
 
-    static void withSimdOnAndOff(Runnable check) {
-        UpfirdnTest.withSimdOnAndOff(check);
-    }
-
     static void checkForward(int[] shape, boolean withBias, float alpha, float gain, float clamp, long seed) {
         Random r = new Random(seed);
         Tensor x = randn(r, shape);
         Tensor b = withBias ? randn(r, shape[1]) : null;
         double[] expected = ref(shape, f64(x), b == null ? null : f64(b), alpha, gain, clamp);
         String what = "biasAct " + Arrays.toString(shape) + " bias=" + withBias + " alpha=" + alpha + " gain=" + gain + " clamp=" + clamp;
-        withSimdOnAndOff(() -> assertClose(what + " simd=" + Simd.enabled(), expected, shape,
+        bothSimdPaths(() -> assertClose(what, expected, shape,
                 ops().biasAct(x, b, alpha, gain, clamp), F32_ATOL, F32_RTOL));
     }
 
@@ -58,10 +53,10 @@ class BiasActTest {
         double[][] in = withBias ? inputs(x, b) : inputs(x);
         Function<double[][], double[]> fn = v -> ref(shape, v[0], withBias ? v[1] : null, alpha, gain, clamp);
         String what = "biasActBackward " + Arrays.toString(shape) + " alpha=" + alpha + " gain=" + gain + " clamp=" + clamp;
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor[] g = ops().biasActBackward(gyT, y, withBias, alpha, gain, clamp);
-            checkGrad(what + " dx simd=" + Simd.enabled(), fn, in, 0, gy, g[0]);
-            if (withBias) checkGrad(what + " dbias simd=" + Simd.enabled(), fn, in, 1, gy, g[1]);
+            checkGrad(what + " dx", fn, in, 0, gy, g[0]);
+            if (withBias) checkGrad(what + " dbias", fn, in, 1, gy, g[1]);
             else assertNull(g[1], "dbias without needBias");
         });
     }
@@ -116,9 +111,9 @@ class BiasActTest {
         float clamp = 2f;
         Tensor y = Tensor.of(new float[]{2f, -2f, 1.999f, -1.999f, 0f, 0.5f, -0.5f, 3f, -3f}, 1, 1, 9);
         Tensor gy = Tensor.full(1f, 1, 1, 9);
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor[] g = ops().biasActBackward(gy, y, true, 0.2f, 4f, clamp);
-            assertClose("dx at the clamp bound simd=" + Simd.enabled(),
+            assertClose("dx at the clamp bound",
                     new double[]{0, 0, 4, 0.8, 0.8, 4, 0.8, 0, 0}, new int[]{1, 1, 9}, g[0], F32_ATOL, F32_RTOL);
             assertClose("dbias", new double[]{10.4}, new int[]{1}, g[1], F32_ATOL, F32_RTOL);
         });

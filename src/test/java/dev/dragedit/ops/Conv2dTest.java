@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -117,17 +116,6 @@ class Conv2dTest {
 
     // ---------------------------------------------------------------- helpers
 
-    static void withSimdOnAndOff(Runnable check) {
-        for (boolean on : new boolean[]{true, false}) {
-            boolean prev = Simd.set(on);
-            try {
-                check.run();
-            } finally {
-                Simd.set(prev);
-            }
-        }
-    }
-
     private static Tensor[] randomInputs(Case c, long seed) {
         Random r = new Random(seed);
         return new Tensor[]{randn(r, c.xShape()), randn(r, c.wShape()), c.bias() ? randn(r, c.cout()) : null};
@@ -136,7 +124,7 @@ class Conv2dTest {
     private static void checkForward(Case c, long seed) {
         Tensor[] in = randomInputs(c, seed);
         double[] expected = refConv(c, f64(in[0]), f64(in[1]), in[2] == null ? null : f64(in[2]));
-        withSimdOnAndOff(() -> assertClose(c.name() + " (simd " + Simd.enabled() + ")", expected, c.yShape(),
+        bothSimdPaths(() -> assertClose(c.name(), expected, c.yShape(),
                 ops().conv2d(in[0], in[1], in[2], c.p()), F32_ATOL, F32_RTOL));
     }
 
@@ -157,9 +145,9 @@ class Conv2dTest {
             double[] gy = randomGy(new Random(seed++), (int) Tensor.numel(c.yShape()));
             Tensor gyT = toTensor(gy, c.yShape());
             java.util.function.Function<double[][], double[]> ref = v -> refConv(c, v[0], v[1], v.length > 2 ? v[2] : null);
-            withSimdOnAndOff(() -> {
+            bothSimdPaths(() -> {
                 Tensor[] g = ops().conv2dBackward(gyT, in[0], in[1], c.p(), true, true, c.bias());
-                String tag = c.name() + " (simd " + Simd.enabled() + ")";
+                String tag = c.name();
                 checkGrad(tag + " dx", ref, inputs, 0, gy, g[0]);
                 checkGrad(tag + " dw", ref, inputs, 1, gy, g[1]);
                 if (c.bias()) checkGrad(tag + " dbias", ref, inputs, 2, gy, g[2]);
@@ -176,9 +164,9 @@ class Conv2dTest {
             Tensor[] in = randomInputs(c, seed++);
             double[] gy = randomGy(new Random(seed++), (int) Tensor.numel(c.yShape()));
             double[][] ref = refConvGrads(c, f64(in[0]), f64(in[1]), gy);
-            withSimdOnAndOff(() -> {
+            bothSimdPaths(() -> {
                 Tensor[] g = ops().conv2dBackward(toTensor(gy, c.yShape()), in[0], in[1], c.p(), true, true, true);
-                String tag = c.name() + " (simd " + Simd.enabled() + ")";
+                String tag = c.name();
                 assertGradClose(tag + " dx", ref[0], c.xShape(), g[0]);
                 assertGradClose(tag + " dw", ref[1], c.wShape(), g[1]);
                 assertGradClose(tag + " dbias", ref[2], new int[]{c.cout()}, g[2]);

@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -10,7 +9,6 @@ import java.util.function.Function;
 
 import static dev.dragedit.ops.Conv2dTest.assertGradClose;
 import static dev.dragedit.ops.Conv2dTest.assertMessage;
-import static dev.dragedit.ops.Conv2dTest.withSimdOnAndOff;
 import static dev.dragedit.ops.OpTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -94,7 +92,7 @@ class ConvTranspose2dTest {
     private static void checkForward(Case c, long seed) {
         Tensor[] in = randomInputs(c, seed);
         double[] expected = refConvTranspose(c, f64(in[0]), f64(in[1]), in[2] == null ? null : f64(in[2]));
-        withSimdOnAndOff(() -> assertClose(c.name() + " (simd " + Simd.enabled() + ")", expected, c.yShape(),
+        bothSimdPaths(() -> assertClose(c.name(), expected, c.yShape(),
                 ops().convTranspose2d(in[0], in[1], in[2], c.p(), c.opH(), c.opW()), F32_ATOL, F32_RTOL));
     }
 
@@ -123,9 +121,9 @@ class ConvTranspose2dTest {
             double[] gy = randomGy(new Random(seed++), (int) Tensor.numel(c.yShape()));
             Tensor gyT = toTensor(gy, c.yShape());
             Function<double[][], double[]> ref = v -> refConvTranspose(c, v[0], v[1], v.length > 2 ? v[2] : null);
-            withSimdOnAndOff(() -> {
+            bothSimdPaths(() -> {
                 Tensor[] g = ops().convTranspose2dBackward(gyT, in[0], in[1], c.p(), c.opH(), c.opW(), true, true, c.bias());
-                String tag = c.name() + " (simd " + Simd.enabled() + ")";
+                String tag = c.name();
                 checkGrad(tag + " dx", ref, inputs, 0, gy, g[0]);
                 checkGrad(tag + " dw", ref, inputs, 1, gy, g[1]);
                 if (c.bias()) checkGrad(tag + " dbias", ref, inputs, 2, gy, g[2]);
@@ -142,9 +140,9 @@ class ConvTranspose2dTest {
             Tensor[] in = randomInputs(c, seed++);
             double[] gy = randomGy(new Random(seed++), (int) Tensor.numel(c.yShape()));
             double[][] ref = refGrads(c, f64(in[0]), f64(in[1]), gy);
-            withSimdOnAndOff(() -> {
+            bothSimdPaths(() -> {
                 Tensor[] g = ops().convTranspose2dBackward(toTensor(gy, c.yShape()), in[0], in[1], c.p(), c.opH(), c.opW(), true, true, true);
-                String tag = c.name() + " (simd " + Simd.enabled() + ")";
+                String tag = c.name();
                 assertGradClose(tag + " dx", ref[0], c.xShape(), g[0]);
                 assertGradClose(tag + " dw", ref[1], c.wShape(), g[1]);
                 assertGradClose(tag + " dbias", ref[2], new int[]{c.cout()}, g[2]);

@@ -1,7 +1,6 @@
 package dev.dragedit.ops;
 
 import dev.dragedit.ops.cpu.ElementwiseMath;
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -17,20 +16,6 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Broadcasting arithmetic, affine, expand/sumTo, clamp, the Unary functions and GEGLU against float64 references. */
 class ElementwiseTest {
     private final Ops ops = ops();
-
-    /** Runs body with SIMD on, then off, restoring the setting; failures say which path broke. */
-    static void bothPaths(Runnable body) {
-        for (boolean simd : new boolean[]{true, false}) {
-            boolean prev = Simd.set(simd);
-            try {
-                body.run();
-            } catch (AssertionError e) {
-                throw new AssertionError("simd=" + simd + ": " + e.getMessage(), e);
-            } finally {
-                Simd.set(prev);
-            }
-        }
-    }
 
     // ------------------------------------------------------------------ references
 
@@ -148,7 +133,7 @@ class ElementwiseTest {
             for (int i = 0; i < bd.length; i++) if (r.nextBoolean()) bd[i] = -bd[i];
             double[][] in = inputs(a, b);
             String cs = Arrays.toString(c[0]) + " with " + Arrays.toString(c[1]);
-            bothPaths(() -> {
+            bothSimdPaths(() -> {
                 assertClose("add " + cs, refBinary(in[0], c[0], in[1], c[1], c[2], Double::sum), c[2], ops.add(a, b), F32_ATOL, F32_RTOL);
                 assertClose("sub " + cs, refBinary(in[0], c[0], in[1], c[1], c[2], (x, y) -> x - y), c[2], ops.sub(a, b), F32_ATOL, F32_RTOL);
                 assertClose("mul " + cs, refBinary(in[0], c[0], in[1], c[1], c[2], (x, y) -> x * y), c[2], ops.mul(a, b), F32_ATOL, F32_RTOL);
@@ -185,7 +170,7 @@ class ElementwiseTest {
         for (int[] shape : new int[][]{{3, 1001}, {70001}, {}}) {
             Tensor a = randn(r, shape);
             double[] x = f64(a);
-            bothPaths(() -> assertClose("affine " + Arrays.toString(shape), map(x, v -> v * -1.7f + 0.3f), shape,
+            bothSimdPaths(() -> assertClose("affine " + Arrays.toString(shape), map(x, v -> v * -1.7f + 0.3f), shape,
                     ops.affine(a, -1.7f, 0.3f), F32_ATOL, F32_RTOL));
         }
     }
@@ -200,7 +185,7 @@ class ElementwiseTest {
         for (int[][] c : cases) {
             Tensor x = randn(r, c[0]);
             double[] xd = f64(x);
-            bothPaths(() -> assertClose("expand " + Arrays.toString(c[0]) + " → " + Arrays.toString(c[1]),
+            bothSimdPaths(() -> assertClose("expand " + Arrays.toString(c[0]) + " → " + Arrays.toString(c[1]),
                     refExpand(xd, c[0], c[1]), c[1], ops.expand(x, c[1]), 0, 0));
         }
     }
@@ -231,7 +216,7 @@ class ElementwiseTest {
         for (int[][] c : cases) {
             Tensor g = randn(r, c[0]);
             double[] gd = f64(g);
-            bothPaths(() -> assertClose("sumTo " + Arrays.toString(c[0]) + " → " + Arrays.toString(c[1]),
+            bothSimdPaths(() -> assertClose("sumTo " + Arrays.toString(c[0]) + " → " + Arrays.toString(c[1]),
                     refSumTo(gd, c[0], c[1]), c[1], ops.sumTo(g, c[1]), F32_ATOL, F32_RTOL));
         }
     }
@@ -244,7 +229,7 @@ class ElementwiseTest {
             Tensor x = randn(r, c[0]);
             double[][] in = inputs(x);
             double[] gy = randomGy(r, (int) Tensor.numel(c[1]));
-            bothPaths(() -> checkGrad("sumTo as expand backward " + Arrays.toString(c[0]),
+            bothSimdPaths(() -> checkGrad("sumTo as expand backward " + Arrays.toString(c[0]),
                     v -> refExpand(v[0], c[0], c[1]), in, 0, gy, ops.sumTo(toTensor(gy, c[1]), c[0])));
         }
     }
@@ -264,7 +249,7 @@ class ElementwiseTest {
         Random r = new Random(10);
         Tensor x = randn(r, 7, 1031);
         double[] xd = f64(x);
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             assertClose("clamp", map(xd, v -> Math.min(Math.max(v, -0.5f), 0.8f)), x.shape(), ops.clamp(x, -0.5f, 0.8f), 0, 0);
             // torch.clamp with min > max gives max everywhere.
             assertClose("clamp lo > hi", map(xd, v -> Math.min(Math.max(v, 1), -1)), x.shape(), ops.clamp(x, 1, -1), 0, 0);
@@ -277,11 +262,11 @@ class ElementwiseTest {
         Tensor x = randn(r, 3, 7);
         double[][] in = inputs(x);
         double[] gy = randomGy(r, x.numel());
-        bothPaths(() -> checkGrad("clampBackward", v -> map(v[0], e -> Math.min(Math.max(e, -0.5), 0.8)), in, 0, gy,
+        bothSimdPaths(() -> checkGrad("clampBackward", v -> map(v[0], e -> Math.min(Math.max(e, -0.5), 0.8)), in, 0, gy,
                 ops.clampBackward(toTensor(gy, 3, 7), x, -0.5f, 0.8f)));
         // Exactly at a bound the gradient passes, as torch's (x >= min) & (x <= max) mask.
         Tensor edge = Tensor.of(new float[]{-0.5f, 0.8f, -0.50001f, 0.80001f, 0f, Float.NaN, -0.5f, 0.8f, 0.1f}, 9);
-        bothPaths(() -> assertClose("clampBackward at the bounds", new double[]{1, 1, 0, 0, 1, 0, 1, 1, 1}, new int[]{9},
+        bothSimdPaths(() -> assertClose("clampBackward at the bounds", new double[]{1, 1, 0, 0, 1, 0, 1, 1, 1}, new int[]{9},
                 ops.clampBackward(Tensor.full(1f, 9), edge, -0.5f, 0.8f), 0, 0));
     }
 
@@ -294,7 +279,7 @@ class ElementwiseTest {
             for (int[] shape : new int[][]{{3, 1031}, {20011}}) {
                 Tensor x = positiveDomain(f) ? uniform(r, 0.05f, 4f, shape) : uniform(r, -6f, 6f, shape);
                 double[] expected = map(f64(x), refUnary(f));
-                bothPaths(() -> assertClose("unary " + f + " " + Arrays.toString(shape), expected, shape, ops.unary(f, x), F32_ATOL, F32_RTOL));
+                bothSimdPaths(() -> assertClose("unary " + f + " " + Arrays.toString(shape), expected, shape, ops.unary(f, x), F32_ATOL, F32_RTOL));
             }
         }
     }
@@ -307,7 +292,7 @@ class ElementwiseTest {
             double[][] in = inputs(x);
             double[] gy = randomGy(r, x.numel());
             DoubleUnaryOperator ref = refUnary(f);
-            bothPaths(() -> checkGrad("unaryBackward " + f, v -> map(v[0], ref), in, 0, gy,
+            bothSimdPaths(() -> checkGrad("unaryBackward " + f, v -> map(v[0], ref), in, 0, gy,
                     ops.unaryBackward(f, toTensor(gy, 3, 7), x)));
         }
     }
@@ -315,7 +300,7 @@ class ElementwiseTest {
     @Test
     void unaryBackwardFollowsTorchConventionsAtKinks() {
         Tensor zeros = Tensor.zeros(11), ones = Tensor.full(1f, 11);
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             assertClose("abs'(0)", new double[11], new int[]{11}, ops.unaryBackward(Unary.ABS, ones, zeros), 0, 0);
             assertClose("relu'(0)", new double[11], new int[]{11}, ops.unaryBackward(Unary.RELU, ones, zeros), 0, 0);
             assertClose("sign'", new double[11], new int[]{11}, ops.unaryBackward(Unary.SIGN, ones, Tensor.full(2f, 11)), 0, 0);
@@ -363,13 +348,13 @@ class ElementwiseTest {
         Tensor x = Tensor.of(xs, n);
         double[] ref = map(f64(x), v -> v * refPhi(v));
         double[] refGrad = map(f64(x), v -> refPhi(v) + v * Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI));
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             // Relative to the value itself, with only a subnormal-sized absolute allowance: a stricter test than F32_RTOL.
             assertClose("gelu relative accuracy", ref, new int[]{n}, ops.unary(Unary.GELU, x), 1e-37, 2e-6);
             assertClose("gelu' accuracy", refGrad, new int[]{n}, ops.unaryBackward(Unary.GELU, Tensor.full(1f, n), x), 1e-7, 2e-6);
         });
         Tensor big = Tensor.of(new float[]{-30f, -15f, 15f, 30f, 1e20f, -1e20f, 0f, -0f}, 8);
-        bothPaths(() -> assertClose("gelu far tails", new double[]{0, 0, 15, 30, 1e20, 0, 0, 0}, new int[]{8},
+        bothSimdPaths(() -> assertClose("gelu far tails", new double[]{0, 0, 15, 30, 1e20, 0, 0, 0}, new int[]{8},
                 ops.unary(Unary.GELU, big), 0, 1e-7));
     }
 
@@ -405,7 +390,7 @@ class ElementwiseTest {
             int[] outShape = shape.clone();
             outShape[outShape.length - 1] = n;
             double[] expected = refGeglu(f64(x), Math.max(n, 1));
-            bothPaths(() -> assertClose("geglu " + Arrays.toString(shape), n == 0 ? new double[0] : expected, outShape,
+            bothSimdPaths(() -> assertClose("geglu " + Arrays.toString(shape), n == 0 ? new double[0] : expected, outShape,
                     ops.geglu(x), F32_ATOL, F32_RTOL));
         }
     }
@@ -420,7 +405,7 @@ class ElementwiseTest {
             yShape[yShape.length - 1] = n;
             double[][] in = inputs(x);
             double[] gy = randomGy(r, (int) Tensor.numel(yShape));
-            bothPaths(() -> checkGrad("gegluBackward " + Arrays.toString(shape), v -> refGeglu(v[0], n), in, 0, gy,
+            bothSimdPaths(() -> checkGrad("gegluBackward " + Arrays.toString(shape), v -> refGeglu(v[0], n), in, 0, gy,
                     ops.gegluBackward(toTensor(gy, yShape), x)));
         }
     }

@@ -1,7 +1,6 @@
 package dev.dragedit.ops;
 
 import dev.dragedit.ops.cpu.Gemm;
-import dev.dragedit.ops.cpu.Simd;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -14,6 +13,7 @@ import java.util.concurrent.Future;
 import static dev.dragedit.ops.OpTestSupport.F32_ATOL;
 import static dev.dragedit.ops.OpTestSupport.F32_RTOL;
 import static dev.dragedit.ops.OpTestSupport.assertClose;
+import static dev.dragedit.ops.OpTestSupport.bothSimdPaths;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -68,20 +68,15 @@ class GemmTest {
         float[] c0 = random(r, off + m * ldc + 3, 1);
         double[] want = reference(ta, tb, m, n, k, alpha, a, off, lda, b, off, ldb, beta, c0, off, ldc);
         float[] a0 = a.clone(), b0 = b.clone();
-        for (boolean simd : new boolean[]{true, false}) {
-            boolean prev = Simd.set(simd);
-            try {
-                float[] c = c0.clone();
-                Gemm.sgemm(ta, tb, m, n, k, alpha, a, off, lda, b, off, ldb, beta, c, off, ldc);
-                String what = String.format("sgemm %s%s %d×%d×%d alpha=%s beta=%s pad=%d off=%d simd=%s",
-                        ta ? "T" : "N", tb ? "T" : "N", m, n, k, alpha, beta, pad, off, Simd.enabled());
-                assertClose(what, want, toDouble(c), F32_ATOL, F32_RTOL);
-                assertArrayEqualsExactly(what + ": A modified", a0, a);
-                assertArrayEqualsExactly(what + ": B modified", b0, b);
-            } finally {
-                Simd.set(prev);
-            }
-        }
+        bothSimdPaths(() -> {
+            float[] c = c0.clone();
+            Gemm.sgemm(ta, tb, m, n, k, alpha, a, off, lda, b, off, ldb, beta, c, off, ldc);
+            String what = String.format("sgemm %s%s %d×%d×%d alpha=%s beta=%s pad=%d off=%d",
+                    ta ? "T" : "N", tb ? "T" : "N", m, n, k, alpha, beta, pad, off);
+            assertClose(what, want, toDouble(c), F32_ATOL, F32_RTOL);
+            assertArrayEqualsExactly(what + ": A modified", a0, a);
+            assertArrayEqualsExactly(what + ": B modified", b0, b);
+        });
     }
 
     private static double[] toDouble(float[] x) {
@@ -142,22 +137,17 @@ class GemmTest {
 
     @Test
     void betaZeroIgnoresNaNInC() {
-        for (boolean simd : new boolean[]{true, false}) {
-            boolean prev = Simd.set(simd);
-            try {
-                for (int[] s : new int[][]{{3, 3, 3}, {50, 40, 60}, {1, 50, 60}, {50, 1, 60}, {4, 5, 0}}) {
-                    int m = s[0], n = s[1], k = s[2];
-                    float[] a = new float[Math.max(1, m * k)], b = new float[Math.max(1, k * n)], c = new float[m * n];
-                    java.util.Arrays.fill(a, 1f);
-                    java.util.Arrays.fill(b, 2f);
-                    java.util.Arrays.fill(c, Float.NaN);
-                    Gemm.sgemm(false, false, m, n, k, 1f, a, 0, Math.max(1, k), b, 0, n, 0f, c, 0, n);
-                    for (float v : c) assertEquals(2f * k, v, 0f, "beta=0 must overwrite C for " + m + "×" + n + "×" + k);
-                }
-            } finally {
-                Simd.set(prev);
+        bothSimdPaths(() -> {
+            for (int[] s : new int[][]{{3, 3, 3}, {50, 40, 60}, {1, 50, 60}, {50, 1, 60}, {4, 5, 0}}) {
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = new float[Math.max(1, m * k)], b = new float[Math.max(1, k * n)], c = new float[m * n];
+                java.util.Arrays.fill(a, 1f);
+                java.util.Arrays.fill(b, 2f);
+                java.util.Arrays.fill(c, Float.NaN);
+                Gemm.sgemm(false, false, m, n, k, 1f, a, 0, Math.max(1, k), b, 0, n, 0f, c, 0, n);
+                for (float v : c) assertEquals(2f * k, v, 0f, "beta=0 must overwrite C for " + m + "×" + n + "×" + k);
             }
-        }
+        });
     }
 
     @Test

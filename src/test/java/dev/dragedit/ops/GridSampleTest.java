@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -10,7 +9,6 @@ import java.util.Random;
 import java.util.function.Function;
 
 import static dev.dragedit.ops.OpTestSupport.*;
-import static dev.dragedit.ops.UpsampleNearestTest.withSimdOnAndOff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -99,8 +97,8 @@ class GridSampleTest {
         Tensor x = randn(r, xs);
         Tensor grid = mixedGrid(r, xs[0], ho, wo, xs[2], xs[3], alignCorners);
         double[] expected = ref(f64(x), xs, f64(grid), ho, wo, alignCorners);
-        withSimdOnAndOff(() -> assertClose("gridSample x=" + Arrays.toString(xs) + " grid " + ho + "×" + wo + " align=" + alignCorners
-                + " simd=" + Simd.enabled(), expected, new int[]{xs[0], xs[1], ho, wo}, ops().gridSample(x, grid, alignCorners), F32_ATOL, F32_RTOL));
+        bothSimdPaths(() -> assertClose("gridSample x=" + Arrays.toString(xs) + " grid " + ho + "×" + wo + " align=" + alignCorners,
+                expected, new int[]{xs[0], xs[1], ho, wo}, ops().gridSample(x, grid, alignCorners), F32_ATOL, F32_RTOL));
     }
 
     static void checkBackward(int[] xs, int ho, int wo, boolean alignCorners, Tensor grid, long seed) {
@@ -111,10 +109,10 @@ class GridSampleTest {
         double[][] in = inputs(x, grid);
         Function<double[][], double[]> fn = v -> ref(v[0], xs, v[1], ho, wo, alignCorners);
         String what = "gridSampleBackward x=" + Arrays.toString(xs) + " grid " + ho + "×" + wo + " align=" + alignCorners;
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor[] g = ops().gridSampleBackward(gyT, x, grid, alignCorners, true, true);
-            checkGrad(what + " dx simd=" + Simd.enabled(), fn, in, 0, gy, g[0]);
-            checkGrad(what + " dgrid simd=" + Simd.enabled(), fn, in, 1, gy, g[1]);
+            checkGrad(what + " dx", fn, in, 0, gy, g[0]);
+            checkGrad(what + " dgrid", fn, in, 1, gy, g[1]);
         });
     }
 
@@ -142,7 +140,7 @@ class GridSampleTest {
     void knownTorchOutputsAtCentreAndCorners() {
         Tensor x = Tensor.of(new float[]{1, 2, 3, 4}, 1, 1, 2, 2);
         Tensor grid = Tensor.of(new float[]{0, 0, -1, -1, 1, 1, 1, -1, -1, 0.5f}, 1, 1, 5, 2);
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             assertClose("align_corners=True", new double[]{2.5, 1, 4, 2, 2.5}, new int[]{1, 1, 1, 5},
                     ops().gridSample(x, grid, true), F32_ATOL, F32_RTOL);
             assertClose("align_corners=False", new double[]{2.5, 0.25, 1, 0.5, 1.5}, new int[]{1, 1, 1, 5},
@@ -154,7 +152,7 @@ class GridSampleTest {
     void nanCoordinatesGiveNanAndFarPointsGiveZeroWithoutErrors() {
         Tensor x = randn(new Random(8), 1, 2, 3, 4);
         Tensor grid = Tensor.of(new float[]{Float.NaN, 0, 1e30f, -1e30f, -3e9f, 0.2f, 0.1f, Float.POSITIVE_INFINITY}, 1, 2, 2, 2);
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor y = ops().gridSample(x, grid, false);
             for (int ch = 0; ch < 2; ch++) {
                 assertTrue(Float.isNaN(y.data()[ch * 4]), "NaN coordinate");
@@ -229,13 +227,13 @@ class GridSampleTest {
             double[] dxMixed = refBackward(f64(gy), f64(x), xs, f64(mixed), ho, wo, align)[0];
             double[] dgridSmooth = refBackward(f64(gy), f64(x), xs, f64(smooth), ho, wo, align)[1];
             String what = "large align=" + align;
-            withSimdOnAndOff(() -> {
-                assertClose("gridSample " + what + " simd=" + Simd.enabled(), expected, new int[]{2, 40, ho, wo},
+            bothSimdPaths(() -> {
+                assertClose("gridSample " + what, expected, new int[]{2, 40, ho, wo},
                         ops().gridSample(x, mixed, align), F32_ATOL, F32_RTOL);
-                assertClose("gridSampleBackward dx " + what + " simd=" + Simd.enabled(), dxMixed, xs,
+                assertClose("gridSampleBackward dx " + what, dxMixed, xs,
                         ops().gridSampleBackward(gy, x, mixed, align, true, false)[0], F32_ATOL, F32_RTOL);
                 // dgrid sums 40 channels of terms up to ~300 that cancel: judged like checkGrad, relative to the largest.
-                assertClose("gridSampleBackward dgrid " + what + " simd=" + Simd.enabled(), dgridSmooth, new int[]{2, ho, wo, 2},
+                assertClose("gridSampleBackward dgrid " + what, dgridSmooth, new int[]{2, ho, wo, 2},
                         ops().gridSampleBackward(gy, x, smooth, align, false, true)[1], GRAD_ATOL * Math.max(1, maxAbs(dgridSmooth)), GRAD_RTOL);
             });
         }
@@ -251,9 +249,9 @@ class GridSampleTest {
             double[] gy = randomGy(r, 2 * 2 * 3 * 4);
             Tensor gyT = toTensor(gy, 2, 2, 3, 4);
             Function<double[][], double[]> fn = v -> ref(v[0], xs, v[1], 3, 4, align);
-            withSimdOnAndOff(() -> {
+            bothSimdPaths(() -> {
                 Tensor[] g = ops().gridSampleBackward(gyT, x, grid, align, true, false);
-                checkGrad("gridSampleBackward dx mixed points align=" + align + " simd=" + Simd.enabled(), fn, inputs(x, grid), 0, gy, g[0]);
+                checkGrad("gridSampleBackward dx mixed points align=" + align, fn, inputs(x, grid), 0, gy, g[0]);
                 assertNull(g[1], "dgrid when not needed");
             });
         }
@@ -265,7 +263,7 @@ class GridSampleTest {
         Tensor x = randn(r, 1, 3, 1, 1);
         Tensor grid = uniform(r, -0.9f, 0.9f, 1, 2, 3, 2);
         Tensor gy = randn(r, 1, 3, 2, 3);
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor[] g = ops().gridSampleBackward(gy, x, grid, true, false, true);
             assertNull(g[0], "dx when not needed");
             assertClose("dgrid 1×1 align", new double[12], new int[]{1, 2, 3, 2}, g[1], 0, 0);

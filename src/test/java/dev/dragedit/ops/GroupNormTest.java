@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -23,15 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GroupNormTest {
     private static final float EPS = 1e-5f;
-
-    static void withSimd(boolean on, Runnable body) {
-        boolean prev = Simd.set(on);
-        try {
-            body.run();
-        } finally {
-            Simd.set(prev);
-        }
-    }
 
     /** x [N, C, *spatial]; gamma/beta [C] or null. */
     static double[] ref(double[] x, double[] gamma, double[] beta, int[] shape, int groups, double eps) {

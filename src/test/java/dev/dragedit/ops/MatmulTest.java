@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -12,6 +11,7 @@ import java.util.function.Function;
 import static dev.dragedit.ops.OpTestSupport.F32_ATOL;
 import static dev.dragedit.ops.OpTestSupport.F32_RTOL;
 import static dev.dragedit.ops.OpTestSupport.assertClose;
+import static dev.dragedit.ops.OpTestSupport.bothSimdPaths;
 import static dev.dragedit.ops.OpTestSupport.checkGrad;
 import static dev.dragedit.ops.OpTestSupport.f64;
 import static dev.dragedit.ops.OpTestSupport.inputs;
@@ -94,27 +94,14 @@ class MatmulTest {
         return y;
     }
 
-    private interface Body { void run(); }
-
-    private static void bothPaths(Body body) {
-        for (boolean simd : new boolean[]{true, false}) {
-            boolean prev = Simd.set(simd);
-            try {
-                body.run();
-            } finally {
-                Simd.set(prev);
-            }
-        }
-    }
-
     // ------------------------------------------------------------------ matmul forward
 
     private static void checkMatmul(Random r, int[] as, int[] bs, boolean ta, boolean tb) {
         Tensor a = randn(r, as), b = randn(r, bs);
         double[] want = refMatmul(f64(a), as, f64(b), bs, ta, tb);
         int[] shape = matmulShape(as, bs, ta, tb);
-        bothPaths(() -> assertClose("matmul " + Arrays.toString(as) + (ta ? "ᵀ" : "") + " · " + Arrays.toString(bs)
-                        + (tb ? "ᵀ" : "") + " simd=" + Simd.enabled(), want, shape, ops().matmul(a, b, ta, tb),
+        bothSimdPaths(() -> assertClose("matmul " + Arrays.toString(as) + (ta ? "ᵀ" : "") + " · " + Arrays.toString(bs)
+                        + (tb ? "ᵀ" : ""), want, shape, ops().matmul(a, b, ta, tb),
                 F32_ATOL, F32_RTOL));
     }
 
@@ -170,11 +157,10 @@ class MatmulTest {
         double[] gyd = randomGy(r, (int) Tensor.numel(ys));
         Tensor gy = toTensor(gyd, ys);
         Function<double[][], double[]> ref = in -> refMatmul(in[0], as, in[1], bs, ta, tb);
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             Tensor ga = ta ? ops().matmul(b, gy, tb, true) : ops().matmul(gy, b, false, !tb);
             Tensor gb = tb ? ops().matmul(gy, a, true, ta) : ops().matmul(a, gy, !ta, false);
-            String what = "matmul grad " + Arrays.toString(as) + (ta ? "ᵀ" : "") + " · " + Arrays.toString(bs) + (tb ? "ᵀ" : "")
-                    + " simd=" + Simd.enabled();
+            String what = "matmul grad " + Arrays.toString(as) + (ta ? "ᵀ" : "") + " · " + Arrays.toString(bs) + (tb ? "ᵀ" : "");
             checkGrad(what + " da", ref, inputs(a, b), 0, gyd, sumToTest(ga, as));
             checkGrad(what + " db", ref, inputs(a, b), 1, gyd, sumToTest(gb, bs));
         });
@@ -219,8 +205,8 @@ class MatmulTest {
         int[] ys = xs.clone();
         ys[ys.length - 1] = out;
         double[] want = refLinear(f64(x), f64(w), withBias ? f64(bias) : null, rows, in, out);
-        bothPaths(() -> assertClose("linear x" + Arrays.toString(xs) + " out=" + out + " bias=" + withBias
-                + " simd=" + Simd.enabled(), want, ys, ops().linear(x, w, bias), F32_ATOL, F32_RTOL));
+        bothSimdPaths(() -> assertClose("linear x" + Arrays.toString(xs) + " out=" + out + " bias=" + withBias,
+                want, ys, ops().linear(x, w, bias), F32_ATOL, F32_RTOL));
     }
 
     @Test
@@ -247,9 +233,9 @@ class MatmulTest {
             double[] gyd = randomGy(r, rows * out);
             Tensor gy = toTensor(gyd, ys);
             Function<double[][], double[]> ref = v -> refLinear(v[0], v[1], v[2], rows, in, out);
-            bothPaths(() -> {
+            bothSimdPaths(() -> {
                 Tensor[] g = ops().linearBackward(gy, x, w, true, true, true);
-                String what = "linearBackward x" + Arrays.toString(xs) + " simd=" + Simd.enabled();
+                String what = "linearBackward x" + Arrays.toString(xs);
                 assertArrayEquals(xs, g[0].shape(), what + " dx shape");
                 checkGrad(what + " dx", ref, inputs(x, w, bias), 0, gyd, g[0]);
                 checkGrad(what + " dw", ref, inputs(x, w, bias), 1, gyd, g[1]);
@@ -274,11 +260,11 @@ class MatmulTest {
                     dw[o * in + i] += g[q * out + o] * xd[q * in + i];
                 }
             }
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             Tensor[] d = ops().linearBackward(gy, x, w, true, true, true);
-            assertClose("dx simd=" + Simd.enabled(), dx, new int[]{2, 65, in}, d[0], F32_ATOL, F32_RTOL);
-            assertClose("dw simd=" + Simd.enabled(), dw, new int[]{out, in}, d[1], F32_ATOL, F32_RTOL);
-            assertClose("db simd=" + Simd.enabled(), db, new int[]{out}, d[2], F32_ATOL, F32_RTOL);
+            assertClose("dx", dx, new int[]{2, 65, in}, d[0], F32_ATOL, F32_RTOL);
+            assertClose("dw", dw, new int[]{out, in}, d[1], F32_ATOL, F32_RTOL);
+            assertClose("db", db, new int[]{out}, d[2], F32_ATOL, F32_RTOL);
         });
     }
 
@@ -313,7 +299,7 @@ class MatmulTest {
                 "x has shape [2, 5]", "[2, 4]");
     }
 
-    private static void expectMessage(Body body, String... parts) {
+    private static void expectMessage(Runnable body, String... parts) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, body::run);
         for (String p : parts) assertTrue(e.getMessage().contains(p), "message '" + e.getMessage() + "' should mention '" + p + "'");
     }

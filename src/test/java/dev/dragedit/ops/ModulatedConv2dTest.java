@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -65,7 +64,7 @@ class ModulatedConv2dTest {
     static void checkForward(Cfg g, long seed) {
         Tensor[] in = randomInputs(g, seed);
         double[] expected = ref(g, f64(in[0]), f64(in[1]), f64(in[2]));
-        UpfirdnTest.withSimdOnAndOff(() -> assertClose("modulatedConv2d " + g + " simd=" + Simd.enabled(), expected, g.outShape(),
+        bothSimdPaths(() -> assertClose("modulatedConv2d " + g, expected, g.outShape(),
                 ops().modulatedConv2d(in[0], in[1], in[2], g.demodulate, g.padding), F32_ATOL, F32_RTOL));
     }
 
@@ -76,10 +75,10 @@ class ModulatedConv2dTest {
         double[][] vals = inputs(in);
         Function<double[][], double[]> fn = v -> ref(g, v[0], v[1], v[2]);
         String[] names = {"dx", "dw", "dstyles"};
-        UpfirdnTest.withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor[] grads = ops().modulatedConv2dBackward(gyT, in[0], in[1], in[2], g.demodulate, g.padding);
             for (int j = 0; j < 3; j++)
-                checkGrad("modulatedConv2dBackward " + names[j] + " " + g + " simd=" + Simd.enabled(), fn, vals, j, gy, grads[j]);
+                checkGrad("modulatedConv2dBackward " + names[j] + " " + g, fn, vals, j, gy, grads[j]);
         });
     }
 

@@ -1,7 +1,9 @@
 package dev.dragedit.ops;
 
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.Tensor;
+import org.opentest4j.AssertionFailedError;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -11,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Shared test machinery for the op set: random inputs, float64 views, element-wise comparison with a report of the
- * worst element, and central finite differences in float64.
+ * worst element, central finite differences in float64, and running a check on both the Vector API and the scalar
+ * path.
  * <p>
  * The pattern for an op: write a plain float64 reference {@code ref(double[][] inputs) → double[]} in the test,
  * compare the op's F32 output with it ({@link #assertClose}), then compare the op's backward with
@@ -124,6 +127,37 @@ public final class OpTestSupport {
         double s = 0;
         for (int i = 0; i < a.length; i++) s += a[i] * b[i];
         return s;
+    }
+
+    /**
+     * Runs check with the Vector API on, then off, restoring the previous setting. Every op has both paths and
+     * both must meet the same tolerances; a failure says which path broke.
+     */
+    public static void bothSimdPaths(Runnable check) {
+        withSimd(true, check);
+        withSimd(false, check);
+    }
+
+    /**
+     * Runs check with the Vector API switched on or off, restoring the previous setting. For tests that are
+     * parameterised over the path (so JUnit reports each path separately); others use {@link #bothSimdPaths}.
+     * A failure is rethrown with a "SIMD on: " / "SIMD off: " prefix and the original as its cause.
+     */
+    public static void withSimd(boolean on, Runnable check) {
+        boolean prev = Simd.set(on);
+        String path = on ? "SIMD on: " : "SIMD off: ";
+        try {
+            check.run();
+        } catch (AssertionFailedError e) {
+            // Keep expected/actual so IDEs can still show the comparison.
+            throw e.isExpectedDefined() && e.isActualDefined()
+                    ? new AssertionFailedError(path + e.getMessage(), e.getExpected().getValue(), e.getActual().getValue(), e)
+                    : new AssertionFailedError(path + e.getMessage(), e);
+        } catch (AssertionError | RuntimeException e) {
+            throw new AssertionError(path + (e instanceof AssertionError ? e.getMessage() : e.toString()), e);
+        } finally {
+            Simd.set(prev);
+        }
     }
 
     /** float64 inputs from F32 tensors (so the reference and the op see exactly the same numbers). */

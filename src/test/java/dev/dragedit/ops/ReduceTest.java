@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.Random;
 
-import static dev.dragedit.ops.ElementwiseTest.bothPaths;
 import static dev.dragedit.ops.ElementwiseTest.unravel;
 import static dev.dragedit.ops.OpTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
@@ -59,7 +58,7 @@ class ReduceTest {
             for (boolean keep : new boolean[]{false, true}) {
                 String what = Arrays.toString(shape) + " dims " + Arrays.toString(dims) + " keepDim " + keep;
                 int[] outShape = reducedShape(shape, dims, keep);
-                bothPaths(() -> {
+                bothSimdPaths(() -> {
                     assertClose("sum " + what, refReduce(xd, shape, dims, false), outShape, ops.sum(x, dims, keep), F32_ATOL, F32_RTOL);
                     assertClose("mean " + what, refReduce(xd, shape, dims, true), outShape, ops.mean(x, dims, keep), F32_ATOL, F32_RTOL);
                 });
@@ -90,7 +89,7 @@ class ReduceTest {
     void fullReductionWithoutKeepDimGivesARankZeroTensor() {
         Tensor x = randn(new Random(4), 4, 5);
         double total = Arrays.stream(f64(x)).sum();
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             Tensor s = ops.sum(x, new int[0], false);
             assertArrayEquals(new int[0], s.shape());
             assertEquals(1, s.numel());
@@ -106,7 +105,7 @@ class ReduceTest {
     @Test
     void emptyReductionsGiveZeroSumAndNaNMean() {
         Tensor x = Tensor.zeros(0, 3);
-        bothPaths(() -> {
+        bothSimdPaths(() -> {
             assertClose("sum of empty", new double[3], new int[]{3}, ops.sum(x, new int[]{0}, false), 0, 0);
             Tensor m = ops.mean(x, new int[]{0}, false);
             for (int i = 0; i < 3; i++) assertTrue(Float.isNaN(m.getFloat(i)), "mean of nothing is NaN");
@@ -146,7 +145,7 @@ class ReduceTest {
         for (int[] shape : new int[][]{{3, 1031}, {70001}, {1}}) {
             Tensor a = randn(r, shape), b = randn(r, shape);
             double[][] in = inputs(a, b);
-            bothPaths(() -> {
+            bothSimdPaths(() -> {
                 assertClose("l1Loss " + Arrays.toString(shape), refL1(in), new int[0], ops.l1Loss(a, b), F32_ATOL, F32_RTOL);
                 assertClose("mseLoss " + Arrays.toString(shape), refMse(in), new int[0], ops.mseLoss(a, b), F32_ATOL, F32_RTOL);
             });
@@ -162,7 +161,7 @@ class ReduceTest {
             double[] gy = {0.7};
             Tensor gyT = Tensor.of(new float[]{0.7f}, new int[0]);
             if (a.numel() <= 100) {
-                bothPaths(() -> {
+                bothSimdPaths(() -> {
                     checkGrad("l1LossBackward", ReduceTest::refL1, in, 0, gy, ops.l1LossBackward(gyT, a, b));
                     checkGrad("mseLossBackward", ReduceTest::refMse, in, 0, gy, ops.mseLossBackward(gyT, a, b));
                 });
@@ -174,14 +173,14 @@ class ReduceTest {
                 l1[i] = 0.7 * Math.signum(d) / l1.length;
                 mse[i] = 0.7 * 2 * d / l1.length;
             }
-            bothPaths(() -> {
+            bothSimdPaths(() -> {
                 assertClose("l1LossBackward closed form", l1, shape, ops.l1LossBackward(gyT, a, b), F32_ATOL, F32_RTOL);
                 assertClose("mseLossBackward closed form", mse, shape, ops.mseLossBackward(gyT, a, b), F32_ATOL, F32_RTOL);
             });
         }
         // Where a == b the L1 gradient is 0, as torch's sign(0).
         Tensor same = Tensor.full(1.5f, 9);
-        bothPaths(() -> assertClose("l1 gradient at a == b", new double[9], new int[]{9},
+        bothSimdPaths(() -> assertClose("l1 gradient at a == b", new double[9], new int[]{9},
                 ops.l1LossBackward(Tensor.scalar(1f), same, same), 0, 0));
     }
 

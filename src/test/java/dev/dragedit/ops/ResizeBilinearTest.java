@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -10,7 +9,6 @@ import java.util.Random;
 import java.util.function.Function;
 
 import static dev.dragedit.ops.OpTestSupport.*;
-import static dev.dragedit.ops.UpsampleNearestTest.withSimdOnAndOff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,7 +59,7 @@ class ResizeBilinearTest {
     static void checkForward(int[] shape, int outH, int outW, long seed) {
         Tensor x = randn(new Random(seed), shape);
         double[] expected = ref(f64(x), shape, outH, outW);
-        withSimdOnAndOff(() -> assertClose("resizeBilinear " + Arrays.toString(shape) + " → " + outH + "×" + outW + " simd=" + Simd.enabled(),
+        bothSimdPaths(() -> assertClose("resizeBilinear " + Arrays.toString(shape) + " → " + outH + "×" + outW,
                 expected, resized(shape, outH, outW), ops().resizeBilinear(x, outH, outW), F32_ATOL, F32_RTOL));
     }
 
@@ -73,10 +71,10 @@ class ResizeBilinearTest {
         Tensor gyT = toTensor(gy, os);
         int inH = shape[shape.length - 2], inW = shape[shape.length - 1];
         Function<double[][], double[]> fn = v -> ref(v[0], shape, outH, outW);
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor dx = ops().resizeBilinearBackward(gyT, inH, inW);
             assertArrayEquals(shape, dx.shape(), "resizeBilinearBackward shape");
-            checkGrad("resizeBilinearBackward " + Arrays.toString(shape) + " → " + outH + "×" + outW + " simd=" + Simd.enabled(),
+            checkGrad("resizeBilinearBackward " + Arrays.toString(shape) + " → " + outH + "×" + outW,
                     fn, inputs(x), 0, gy, dx);
         });
     }
@@ -115,7 +113,7 @@ class ResizeBilinearTest {
     @Test
     void knownTorchOutputs() {
         Tensor x = Tensor.of(new float[]{1, 2, 3, 4}, 1, 1, 2, 2);
-        withSimdOnAndOff(() -> assertClose("2×2 → 4×4", new double[]{
+        bothSimdPaths(() -> assertClose("2×2 → 4×4", new double[]{
                 1.0, 1.25, 1.75, 2.0,
                 1.5, 1.75, 2.25, 2.5,
                 2.5, 2.75, 3.25, 3.5,
@@ -123,7 +121,7 @@ class ResizeBilinearTest {
         float[] ramp = new float[16];
         for (int i = 0; i < 16; i++) ramp[i] = i;
         Tensor y = Tensor.of(ramp, 4, 4);
-        withSimdOnAndOff(() -> assertClose("4×4 → 2×2", new double[]{2.5, 4.5, 10.5, 12.5}, new int[]{2, 2},
+        bothSimdPaths(() -> assertClose("4×4 → 2×2", new double[]{2.5, 4.5, 10.5, 12.5}, new int[]{2, 2},
                 ops().resizeBilinear(y, 2, 2), F32_ATOL, F32_RTOL));
     }
 
@@ -163,7 +161,7 @@ class ResizeBilinearTest {
             Random r = new Random(26);
             Tensor gy = randn(r, 1, c[0], c[3], c[4]);
             double[] expected = refBackward(f64(gy), c[0], c[1], c[2], c[3], c[4]);
-            withSimdOnAndOff(() -> assertClose("resizeBilinearBackward large " + Arrays.toString(c) + " simd=" + Simd.enabled(), expected,
+            bothSimdPaths(() -> assertClose("resizeBilinearBackward large " + Arrays.toString(c), expected,
                     new int[]{1, c[0], c[1], c[2]}, ops().resizeBilinearBackward(gy, c[1], c[2]), F32_ATOL, F32_RTOL));
         }
     }

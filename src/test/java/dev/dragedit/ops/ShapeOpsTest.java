@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.Random;
 
-import static dev.dragedit.ops.ElementwiseTest.bothPaths;
 import static dev.dragedit.ops.ElementwiseTest.unravel;
 import static dev.dragedit.ops.OpTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
@@ -53,7 +52,7 @@ class ShapeOpsTest {
             for (int i = 0; i < xs.length; i++) xs[i] = randn(r, shapes[i]);
             double[][] in = inputs(xs);
             int d = dim < 0 ? dim + outShape.length : dim;
-            bothPaths(() -> assertClose("concat " + Arrays.deepToString(shapes) + " dim " + dim,
+            bothSimdPaths(() -> assertClose("concat " + Arrays.deepToString(shapes) + " dim " + dim,
                     refConcat(in, shapes, d, outShape), outShape, ops.concat(xs, dim), 0, 0));
         }
     }
@@ -98,12 +97,12 @@ class ShapeOpsTest {
             int d = c[0] < 0 ? c[0] + 3 : c[0];
             int[] outShape = shape.clone();
             outShape[d] = c[3];
-            bothPaths(() -> assertClose("slice " + Arrays.toString(c), refSlice(xd, shape, d, c[1], c[2], outShape), outShape,
+            bothSimdPaths(() -> assertClose("slice " + Arrays.toString(c), refSlice(xd, shape, d, c[1], c[2], outShape), outShape,
                     ops.slice(x, c[0], c[1], c[2]), 0, 0));
         }
         Tensor big = randn(r, 3, 500, 61);
         int[] bigOut = {3, 400, 61};
-        bothPaths(() -> assertClose("slice large", refSlice(f64(big), big.shape(), 1, 50, 450, bigOut), bigOut,
+        bothSimdPaths(() -> assertClose("slice large", refSlice(f64(big), big.shape(), 1, 50, 450, bigOut), bigOut,
                 ops.slice(big, 1, 50, 450), 0, 0));
     }
 
@@ -118,7 +117,7 @@ class ShapeOpsTest {
             int[] outShape = shape.clone();
             outShape[d] = c[3];
             double[] gy = randomGy(r, (int) Tensor.numel(outShape));
-            bothPaths(() -> checkGrad("sliceBackward " + Arrays.toString(c), v -> refSlice(v[0], shape, d, c[1], c[2], outShape),
+            bothSimdPaths(() -> checkGrad("sliceBackward " + Arrays.toString(c), v -> refSlice(v[0], shape, d, c[1], c[2], outShape),
                     in, 0, gy, ops.sliceBackward(toTensor(gy, outShape), shape, c[0], c[1], c[2])));
         }
     }
@@ -158,12 +157,12 @@ class ShapeOpsTest {
             for (int[] perm : perms) {
                 int[] outShape = new int[4];
                 for (int k = 0; k < 4; k++) outShape[k] = shape[perm[k]];
-                bothPaths(() -> assertClose("permute " + Arrays.toString(shape) + " by " + Arrays.toString(perm),
+                bothSimdPaths(() -> assertClose("permute " + Arrays.toString(shape) + " by " + Arrays.toString(perm),
                         refPermute(xd, shape, perm), outShape, ops.permute(x, perm), 0, 0));
             }
         }
         Tensor x = randn(r, 3, 4, 5);
-        bothPaths(() -> assertClose("permute with negative entries", refPermute(f64(x), x.shape(), new int[]{2, 0, 1}),
+        bothSimdPaths(() -> assertClose("permute with negative entries", refPermute(f64(x), x.shape(), new int[]{2, 0, 1}),
                 new int[]{5, 3, 4}, ops.permute(x, new int[]{-1, 0, 1}), 0, 0));
     }
 
@@ -211,16 +210,16 @@ class ShapeOpsTest {
         double[] xd = f64(x);
         for (int[] pads : PADS) {
             for (float value : new float[]{0f, 0.5f}) {
-                bothPaths(() -> assertClose("pad " + Arrays.toString(pads) + " value " + value, refPad(xd, shape, pads, value),
+                bothSimdPaths(() -> assertClose("pad " + Arrays.toString(pads) + " value " + value, refPad(xd, shape, pads, value),
                         paddedShape(shape, pads), ops.pad(x, pads, value), 0, 0));
             }
         }
         Tensor v = randn(r, 7);
-        bothPaths(() -> assertClose("pad rank 1", refPad(f64(v), new int[]{7}, new int[]{3, -2}, -1), new int[]{8},
+        bothSimdPaths(() -> assertClose("pad rank 1", refPad(f64(v), new int[]{7}, new int[]{3, -2}, -1), new int[]{8},
                 ops.pad(v, new int[]{3, -2}, -1f), 0, 0));
         Tensor big = randn(r, 2, 64, 130, 33);
         int[] bigPads = {1, 1, 1, 1};
-        bothPaths(() -> assertClose("pad large", refPad(f64(big), big.shape(), bigPads, 0), paddedShape(big.shape(), bigPads),
+        bothSimdPaths(() -> assertClose("pad large", refPad(f64(big), big.shape(), bigPads, 0), paddedShape(big.shape(), bigPads),
                 ops.pad(big, bigPads, 0f), 0, 0));
     }
 
@@ -233,7 +232,7 @@ class ShapeOpsTest {
         for (int[] pads : new int[][]{{1, 2}, {-1, 2, 1, -1}, {1, 0, 0, 1, 2, 1}, {-2, -1}}) {
             int[] outShape = paddedShape(shape, pads);
             double[] gy = randomGy(r, (int) Tensor.numel(outShape));
-            bothPaths(() -> checkGrad("padBackward " + Arrays.toString(pads), v -> refPad(v[0], shape, pads, 0.25), in, 0, gy,
+            bothSimdPaths(() -> checkGrad("padBackward " + Arrays.toString(pads), v -> refPad(v[0], shape, pads, 0.25), in, 0, gy,
                     ops.padBackward(toTensor(gy, outShape), pads)));
         }
     }

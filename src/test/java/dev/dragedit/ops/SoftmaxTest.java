@@ -9,7 +9,6 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static dev.dragedit.ops.GroupNormTest.assertMessage;
-import static dev.dragedit.ops.GroupNormTest.withSimd;
 import static dev.dragedit.ops.OpTestSupport.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -70,23 +69,12 @@ class UpfirdnTest {
         return ops().upfirdn2dBackward(gy, g.xShape(), f, g.upX, g.upY, g.downX, g.downY, g.padX0, g.padX1, g.padY0, g.padY1);
     }
 
-    static void withSimdOnAndOff(Runnable check) {
-        for (boolean simd : new boolean[]{true, false}) {
-            boolean prev = Simd.set(simd);
-            try {
-                check.run();
-            } finally {
-                Simd.set(prev);
-            }
-        }
-    }
-
     static void checkForward(Cfg g, long seed) {
         Random r = new Random(seed);
         Tensor x = randn(r, g.xShape());
         Tensor f = randn(r, g.fh, g.fw);
         double[] expected = ref(g, f64(x), f64(f));
-        withSimdOnAndOff(() -> assertClose("upfirdn2d " + g + " simd=" + Simd.enabled(), expected, g.outShape(),
+        bothSimdPaths(() -> assertClose("upfirdn2d " + g, expected, g.outShape(),
                 run(g, x, f), F32_ATOL, F32_RTOL));
     }
 
@@ -97,7 +85,7 @@ class UpfirdnTest {
         double[] gy = randomGy(r, g.n * g.c * g.outH() * g.outW());
         double[] fd = f64(f);
         Function<double[][], double[]> fn = in -> ref(g, in[0], fd);
-        withSimdOnAndOff(() -> checkGrad("upfirdn2dBackward " + g + " simd=" + Simd.enabled(), fn, inputs(x), 0, gy,
+        bothSimdPaths(() -> checkGrad("upfirdn2dBackward " + g, fn, inputs(x), 0, gy,
                 runBack(g, toTensor(gy, g.outShape()), f)));
     }
 

@@ -1,6 +1,5 @@
 package dev.dragedit.ops;
 
-import dev.dragedit.ops.cpu.Simd;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -40,21 +39,10 @@ class UpsampleNearestTest {
         return o;
     }
 
-    static void withSimdOnAndOff(Runnable check) {
-        boolean prev = Simd.set(true);
-        try {
-            check.run();
-            Simd.set(false);
-            check.run();
-        } finally {
-            Simd.set(prev);
-        }
-    }
-
     static void checkForward(int[] shape, long seed) {
         Tensor x = randn(new Random(seed), shape);
         double[] expected = ref(f64(x), shape);
-        withSimdOnAndOff(() -> assertClose("upsampleNearest2x " + Arrays.toString(shape) + " simd=" + Simd.enabled(),
+        bothSimdPaths(() -> assertClose("upsampleNearest2x " + Arrays.toString(shape),
                 expected, upShape(shape), ops().upsampleNearest2x(x), 0, 0));
     }
 
@@ -65,10 +53,10 @@ class UpsampleNearestTest {
         double[] gy = randomGy(r, x.numel() * 4);
         Tensor gyT = toTensor(gy, os);
         Function<double[][], double[]> fn = v -> ref(v[0], shape);
-        withSimdOnAndOff(() -> {
+        bothSimdPaths(() -> {
             Tensor dx = ops().upsampleNearest2xBackward(gyT);
             assertArrayEquals(shape, dx.shape(), "upsampleNearest2xBackward shape");
-            checkGrad("upsampleNearest2xBackward " + Arrays.toString(shape) + " simd=" + Simd.enabled(), fn, inputs(x), 0, gy, dx);
+            checkGrad("upsampleNearest2xBackward " + Arrays.toString(shape), fn, inputs(x), 0, gy, dx);
         });
     }
 
@@ -89,7 +77,7 @@ class UpsampleNearestTest {
     @Test
     void knownSmallExample() {
         Tensor x = Tensor.of(new float[]{1, 2, 3, 4}, 2, 2);
-        withSimdOnAndOff(() -> assertClose("upsampleNearest2x 2×2", new double[]{
+        bothSimdPaths(() -> assertClose("upsampleNearest2x 2×2", new double[]{
                 1, 1, 2, 2,
                 1, 1, 2, 2,
                 3, 3, 4, 4,
@@ -118,7 +106,7 @@ class UpsampleNearestTest {
             for (int i = 0; i < 2 * h; i++)
                 for (int j = 0; j < 2 * w; j++)
                     expected[(p * h + i / 2) * w + j / 2] += g[(p * 2 * h + i) * 2 * w + j];
-        withSimdOnAndOff(() -> assertClose("upsampleNearest2xBackward large simd=" + Simd.enabled(), expected, shape,
+        bothSimdPaths(() -> assertClose("upsampleNearest2xBackward large", expected, shape,
                 ops().upsampleNearest2xBackward(gy), F32_ATOL, F32_RTOL));
     }
 
