@@ -8,14 +8,16 @@ import picocli.CommandLine.Spec;
 import java.util.concurrent.Callable;
 
 /**
- * {@code dragedit bench}: the parent of the benchmarks ({@code cpu} now; model and GPU benchmarks join it as
- * their issues land, from this package or through {@link dev.dragedit.cli.CommandProvider} with parent "bench").
+ * {@code dragedit bench}: the parent of the benchmarks ({@code cpu}, and {@code jmh} for the JMH micro-benchmarks,
+ * now; model and GPU benchmarks join it as their issues land, from this package or through
+ * {@link dev.dragedit.cli.CommandProvider} with parent "bench").
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
         synopsisSubcommandLabel = "BENCHMARK",
-        description = {"Run a benchmark (cpu).", "Each run appends one JSON line to docs/perf/<name>.jsonl."},
+        description = {"Run a benchmark (cpu, jmh).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
+                "bench jmh runs the JMH micro-benchmarks of the CPU kernels."},
         commandListHeading = "%nBenchmarks:%n",
-        subcommands = CpuBenchCommand.class)
+        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
