@@ -32,11 +32,23 @@ final class VersionCommand implements Callable<Integer> {
         row(out, "cpu flags", cpuFlags(m));
         row(out, "vector api", m.vectorState());
         CudaProbe.Result cuda = CudaProbe.probe();
-        row(out, "cuda", "backend not built: this version has no CUDA backend (it arrives with the CUDA issue); all ops run on the CPU");
+        row(out, "cuda", dev.dragedit.cuda.Devices.cudaStatus());
         row(out, "", cuda.lines().get(0));
         for (String line : cuda.lines().subList(1, cuda.lines().size())) row(out, "", "  " + line);
+        row(out, "emulation", emulationStatus());
+        row(out, "cuda ops", "in progress: kernels for element-wise ops, reductions and shape ops, norms and softmax, "
+                + "matrix products; the models run on the CPU ops");
         out.flush();
         return Main.EXIT_OK;
+    }
+
+    /** Whether the CPU emulation of CUDA (the same kernel sources built by g++) loads, and how many kernels it has. */
+    private static String emulationStatus() {
+        try (dev.dragedit.cuda.KernelDevice d = new dev.dragedit.cuda.EmulatedCudaDevice()) {
+            return d.name();
+        } catch (RuntimeException | LinkageError e) {
+            return "unavailable: " + e.getMessage();
+        }
     }
 
     private static String threads() {

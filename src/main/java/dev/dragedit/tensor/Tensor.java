@@ -1,8 +1,11 @@
 package dev.dragedit.tensor;
 
 import dev.dragedit.autograd.Node;
+import dev.dragedit.cuda.DeviceBuffer;
+import dev.dragedit.cuda.KernelDevice;
 
 import java.math.BigDecimal;
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -29,8 +32,13 @@ public final class Tensor {
     static final class Storage {
         volatile Object array; // float[] / short[] / long[] / double[] / int[] / byte[]
         ByteBuffer mapped;     // little-endian slice of a file, when array is null
-        Storage(Object array, ByteBuffer mapped) { this.array = array; this.mapped = mapped; }
+        final DeviceBuffer buffer; // device memory of a tensor on a KernelDevice (array and mapped are then null)
+        Storage(Object array, ByteBuffer mapped) { this(array, mapped, null); }
+        Storage(Object array, ByteBuffer mapped, DeviceBuffer buffer) { this.array = array; this.mapped = mapped; this.buffer = buffer; }
     }
+
+    /** Returns a device tensor's memory to its device once no view of it is reachable (or at {@link #release}). */
+    private static final Cleaner DEVICE_MEMORY = Cleaner.create();
 
     private Tensor(int[] shape, DType dtype, Device device, Storage storage) {
         this.shape = shape;
@@ -102,6 +110,53 @@ public final class Tensor {
             throw new IllegalArgumentException("byte count " + bytes.remaining() + " does not match shape "
                     + Arrays.toString(shape) + " of " + dtype + " (" + n * dtype.bytes + " bytes)");
         return new Tensor(shape.clone(), dtype, Device.CPU, new Storage(null, bytes.slice().order(ByteOrder.LITTLE_ENDIAN)));
+    }
+
+    /** An F32 tensor on a kernel device, contents undefined. */
+    public static Tensor emptyOn(KernelDevice device, int... shape) {
+        long bytes = 4L * checkedNumel(shape);
+        DeviceBuffer buf = DeviceBuffer.alloc(device, Math.max(4, bytes)); // a zero-size tensor still gets a valid pointer
+        Storage st = new Storage(null, null, buf);
+        DEVICE_MEMORY.register(st, buf::close);
+        return new Tensor(shape.clone(), DType.F32, device, st);
+    }
+
+    /** A copy of this F32 CPU tensor on {@code device}. */
+    public Tensor toDevice(KernelDevice device) {
+        if (onDevice()) {
+            if (device == this.device) return this;
+            return toCpu().toDevice(device);
+        }
+        float[] src = to(DType.F32).data();
+        Tensor t = emptyOn(device, shape);
+        device.copyIn(t.devicePtr(), src, 0, src.length);
+        return t;
+    }
+
+    /** A CPU copy of a device tensor (waits for the work queued before it); a CPU tensor returns itself. */
+    public Tensor toCpu() {
+        if (!onDevice()) return this;
+        float[] out = new float[numel()];
+        kernelDevice().copyOut(devicePtr(), out, 0, out.length);
+        return of(out, shape);
+    }
+
+    public boolean onDevice() { return storage.buffer != null; }
+
+    /** The device pointer of a tensor on a kernel device. */
+    public long devicePtr() {
+        if (!onDevice()) throw new IllegalStateException("devicePtr(): tensor " + this + " is on the CPU");
+        return storage.buffer.ptr();
+    }
+
+    public KernelDevice kernelDevice() {
+        if (!onDevice()) throw new IllegalStateException("kernelDevice(): tensor " + this + " is on the CPU");
+        return storage.buffer.device();
+    }
+
+    /** Frees a device tensor's memory now (every view of it becomes unusable); no effect on a CPU tensor. */
+    public void release() {
+        if (onDevice()) storage.buffer.close();
     }
 
     // ------------------------------------------------------------------ shape
@@ -199,6 +254,8 @@ public final class Tensor {
 
     private void materialise() {
         if (storage.array != null) return; // the common case: no lock per element access
+        if (storage.buffer != null)
+            throw new IllegalStateException("tensor " + this + " is on " + device.name() + "; copy it with toCpu() first");
         synchronized (storage) {
             if (storage.array != null) return;
             ByteBuffer b = storage.mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -288,6 +345,11 @@ public final class Tensor {
 
     /** A deep copy (F32 result for floating types is not implied: same dtype). */
     public Tensor copy() {
+        if (onDevice()) {
+            Tensor t = emptyOn(kernelDevice(), shape);
+            kernelDevice().copy(t.devicePtr(), devicePtr(), sizeBytes());
+            return t;
+        }
         materialise();
         Object a = storage.array;
         Object c = switch (dtype) {
@@ -303,6 +365,7 @@ public final class Tensor {
 
     /** Little-endian bytes of the contents, as written to a safetensors file. */
     public ByteBuffer toBytes() {
+        if (onDevice()) return toCpu().toBytes();
         synchronized (storage) {
             if (storage.mapped != null) return storage.mapped.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         }

@@ -56,11 +56,13 @@ class MainTest {
     void versionPrintsBuildJavaCpuSimdAndCudaSections() {
         Run r = run("version");
         assertEquals(0, r.code(), r.err());
-        for (String section : List.of("dragedit", "java", "os", "cpu", "cpu flags", "vector api", "cuda")) {
+        for (String section : List.of("dragedit", "java", "os", "cpu", "cpu flags", "vector api", "cuda", "emulation", "cuda ops")) {
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith(section + " ")), "missing section '" + section + "':\n" + r.out());
         }
         assertFalse(r.out().contains("${"), "the version must come from the filtered build.properties:\n" + r.out());
-        assertTrue(r.out().contains("not built"), "the CUDA line must say the backend is not built:\n" + r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("cuda ") && (l.contains("CUDA available") || l.contains("CUDA unavailable: "))),
+                "the CUDA line must say whether CUDA is usable, and why not:\n" + r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("emulation ") && l.contains("kernels")), r.out());
         assertTrue(r.out().contains("NVIDIA driver"), "the CUDA line must say whether a driver is visible:\n" + r.out());
         assertTrue(r.out().contains("/dev/nvidia0"), r.out());
     }
