@@ -69,7 +69,8 @@ public final class Tape {
         if (loss.numel() != 1)
             throw new IllegalArgumentException("backward(loss): loss has shape " + Arrays.toString(loss.shape())
                     + "; pass an explicit gradient for a non-scalar output");
-        return backward(loss, Tensor.full(1f, loss.shape()));
+        Tensor one = Tensor.full(1f, loss.shape());
+        return backward(loss, loss.onDevice() ? one.toDevice(loss.kernelDevice()) : one);
     }
 
     /** Backward from {@code out} with upstream gradient {@code gy} (same shape as out). */

@@ -343,6 +343,7 @@ public final class CudaDevice implements KernelDevice {
             throw new KernelLaunchException(kernel, name + ": " + what + ": " + CudaErrors.describe(r) + CudaErrors.launchHint(r));
         }
         counts.computeIfAbsent(kernel, k -> new LongAdder()).increment();
+        KernelCoverage.record(name, kernel);
         lastKernel = kernel;
         lastLaunch = what;
         if (syncEveryLaunch) {

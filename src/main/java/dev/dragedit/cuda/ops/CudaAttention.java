@@ -1,0 +1,182 @@
+package dev.dragedit.cuda.ops;
+
+import dev.dragedit.cuda.DeviceBuffer;
+import dev.dragedit.cuda.Dim3;
+import dev.dragedit.cuda.KernelArgs;
+import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.tensor.DType;
+import dev.dragedit.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Scaled dot-product attention and its backward on a {@link KernelDevice}, through the tiled (flash-attention
+ * style) kernels of kernels/attention.cu; same signatures and semantics as {@link dev.dragedit.ops.Ops#attention}
+ * and its CPU specification (dev.dragedit.ops.cpu.CpuAttention): q [B, H, Lq, D], k [B, H, Lk, D],
+ * v [B, H, Lk, Dv] → [B, H, Lq, Dv], causal mask top-left aligned (key j masked for query i when j > i), Lk = 0
+ * gives zeros.
+ * <p>
+ * The score matrix is never stored: the forward streams key tiles through shared memory with an online softmax and
+ * keeps only a per-row logsumexp. The backward has no saved forward state in the Ops contract, so it reruns the
+ * forward into workspaces (O [B·H, Lq, Dv], logsumexp [B·H, Lq]), computes delta = rowsum(gy∘O), and then dK/dV
+ * (one block per key tile, looping over query tiles) and dQ (one block per query tile, looping over key tiles)
+ * without atomics, so every result is deterministic.
+ * <p>
+ * Limits: D and Dv ≤ {@link #MAX_HEAD_DIM} (each lane holds up to 5 output columns; SD 1.5's 40, 80 and 160 fit).
+ * Warps per block are chosen so the dynamic shared memory stays within 48 KiB (fewer warps for large head dims).
+ * <p>
+ * With {@code -Ddragedit.cuda.poison=true} (or {@link #poisonOutputs}) outputs and workspaces are filled with NaN
+ * (bytes 0xFF) before the kernels run, so an element a kernel forgets to write shows up in a test.
+ */
+public final class CudaAttention {
+    private CudaAttention() {}
+
+    /** Largest head dimension (D or Dv) the kernels hold in registers: 32 lanes × 5 columns. */
+    public static final int MAX_HEAD_DIM = 160;
+    /** Rows (queries or keys) per warp and streamed tile length, as in attention.cu. */
+    private static final int ROWS = 4, TILE = 32;
+    private static final int MAX_WARPS = 8;
+    private static final int SHARED_LIMIT = 48 * 1024;
+
+    /** Test hook (also -Ddragedit.cuda.poison=true): outputs and workspaces start as NaN instead of undefined. */
+    static volatile boolean poisonOutputs = Boolean.getBoolean("dragedit.cuda.poison");
+
+    private record Dims(int b, int h, int lq, int lk, int d, int dv) {
+        int heads() { return b * h; }
+    }
+
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
+        String op = "attention";
+        KernelDevice dev = device(op, "q", q);
+        Dims d = dims(op, dev, q, k, v);
+        Tensor out = output(dev, d.b, d.h, d.lq, d.dv);   // [B, H, Lq, Dv]
+        if (out.numel() == 0) return out;
+        if (d.lk == 0) {
+            dev.memset(out.devicePtr(), 0, out.sizeBytes());   // softmax over no keys: an empty sum
+            return out;
+        }
+        try (DeviceBuffer lse = workspace(dev, (long) d.heads() * d.lq)) {
+            forward(dev, d, q, k, v, out.devicePtr(), lse.ptr(), scale, causal);
+        }
+        return out;
+    }
+
+    public static Tensor[] attentionBackward(Tensor gy, Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
+        String op = "attentionBackward";
+        KernelDevice dev = device(op, "q", q);
+        Dims d = dims(op, dev, q, k, v);
+        sameDeviceF32(op, "gy", gy, dev);
+        int[] outShape = {d.b, d.h, d.lq, d.dv};
+        if (!Arrays.equals(gy.shape(), outShape))
+            throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape()) + ", expected "
+                    + Arrays.toString(outShape) + " ([B, H, Lq, Dv] of the output)");
+        Tensor dq = output(dev, q.shape()), dk = output(dev, k.shape()), dv = output(dev, v.shape());
+        if (d.lq == 0 || d.lk == 0 || d.heads() == 0) {
+            for (Tensor t : new Tensor[]{dq, dk, dv}) if (t.numel() > 0) dev.memset(t.devicePtr(), 0, t.sizeBytes());
+            return new Tensor[]{dq, dk, dv};
+        }
+        long rows = (long) d.heads() * d.lq;
+        // Workspaces: the forward's O [B·H, Lq, Dv], its logsumexp [B·H, Lq] and delta = rowsum(gy∘O) [B·H, Lq].
+        try (DeviceBuffer o = workspace(dev, rows * d.dv); DeviceBuffer lse = workspace(dev, rows);
+             DeviceBuffer delta = workspace(dev, rows)) {
+            forward(dev, d, q, k, v, o.ptr(), lse.ptr(), scale, causal);
+            dev.launch("attention_delta_bwd_f32", Dim3.of((int) ((rows + 7) / 8)), Dim3.of(32, 8), 0, KernelArgs.create()
+                    .ptr(gy.devicePtr()).ptr(o.ptr()).ptr(delta.ptr()).i32((int) rows).i32(d.dv));
+            // dK/dV: K and V rows of the block + a Q tile and a gy tile of TILE rows with odd strides + lse, delta.
+            int fixed = TILE * ((d.d | 1) + (d.dv | 1)) + 2 * TILE;
+            int warps = warps(op, d, fixed, ROWS * (d.d + d.dv));
+            dev.launch("attention_dkdv_bwd_f32", Dim3.of(ceilDiv(d.lk, ROWS * warps), d.heads()), Dim3.of(32, warps),
+                    4 * (fixed + warps * ROWS * (d.d + d.dv)), KernelArgs.create()
+                            .ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr()).ptr(gy.devicePtr())
+                            .ptr(lse.ptr()).ptr(delta.ptr()).ptr(dk.devicePtr()).ptr(dv.devicePtr())
+                            .i32(d.lq).i32(d.lk).i32(d.d).i32(d.dv).f32(scale).i32(causal ? 1 : 0));
+            // dQ: Q and gy rows of the block + K and V tiles with odd strides.
+            fixed = TILE * ((d.d | 1) + (d.dv | 1));
+            warps = warps(op, d, fixed, ROWS * (d.d + d.dv));
+            dev.launch("attention_dq_bwd_f32", Dim3.of(ceilDiv(d.lq, ROWS * warps), d.heads()), Dim3.of(32, warps),
+                    4 * (fixed + warps * ROWS * (d.d + d.dv)), KernelArgs.create()
+                            .ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr()).ptr(gy.devicePtr())
+                            .ptr(lse.ptr()).ptr(delta.ptr()).ptr(dq.devicePtr())
+                            .i32(d.lq).i32(d.lk).i32(d.d).i32(d.dv).f32(scale).i32(causal ? 1 : 0));
+        }
+        return new Tensor[]{dq, dk, dv};
+    }
+
+    /** o [B·H, Lq, Dv] and lse [B·H, Lq] from q, k, v (Lq, Lk, B·H > 0). */
+    private static void forward(KernelDevice dev, Dims d, Tensor q, Tensor k, Tensor v, long o, long lse,
+                                float scale, boolean causal) {
+        // Q rows of the block + a K tile with an odd stride + a V tile.
+        int fixed = TILE * ((d.d | 1) + d.dv);
+        int warps = warps("attention", d, fixed, ROWS * d.d);
+        dev.launch("attention_fwd_f32", Dim3.of(ceilDiv(d.lq, ROWS * warps), d.heads()), Dim3.of(32, warps),
+                4 * (fixed + warps * ROWS * d.d), KernelArgs.create()
+                        .ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr()).ptr(o).ptr(lse)
+                        .i32(d.lq).i32(d.lk).i32(d.d).i32(d.dv).f32(scale).i32(causal ? 1 : 0));
+    }
+
+    /**
+     * Warps per block: as many as fit in the shared-memory limit (up to MAX_WARPS), given the floats every block
+     * needs and those each warp adds; never more than the rows need.
+     */
+    private static int warps(String op, Dims d, int fixedFloats, int perWarpFloats) {
+        int w = Math.min(MAX_WARPS, (SHARED_LIMIT / 4 - fixedFloats) / perWarpFloats);
+        if (w < 1)
+            throw new IllegalArgumentException(op + ": head dims D=" + d.d + ", Dv=" + d.dv
+                    + " need more than 48 KiB of shared memory per block");
+        int rowsNeeded = Math.max(d.lq, d.lk);
+        return Math.max(1, Math.min(w, ceilDiv(rowsNeeded, ROWS)));
+    }
+
+    private static Dims dims(String op, KernelDevice dev, Tensor q, Tensor k, Tensor v) {
+        sameDeviceF32(op, "k", k, dev);
+        sameDeviceF32(op, "v", v, dev);
+        if (q.rank() != 4)
+            throw new IllegalArgumentException(op + ": q has shape " + Arrays.toString(q.shape()) + ", expected [B, H, Lq, D]");
+        int b = q.dim(0), h = q.dim(1), lq = q.dim(2), hd = q.dim(3);
+        if (k.rank() != 4 || k.dim(0) != b || k.dim(1) != h || k.dim(3) != hd)
+            throw new IllegalArgumentException(op + ": k has shape " + Arrays.toString(k.shape()) + ", expected [B=" + b
+                    + ", H=" + h + ", Lk, D=" + hd + "] (q has shape " + Arrays.toString(q.shape()) + ")");
+        int lk = k.dim(2);
+        if (v.rank() != 4 || v.dim(0) != b || v.dim(1) != h || v.dim(2) != lk)
+            throw new IllegalArgumentException(op + ": v has shape " + Arrays.toString(v.shape()) + ", expected [B=" + b
+                    + ", H=" + h + ", Lk=" + lk + ", Dv] (k has shape " + Arrays.toString(k.shape()) + ")");
+        int dv = v.dim(3);
+        if (hd > MAX_HEAD_DIM || dv > MAX_HEAD_DIM)
+            throw new IllegalArgumentException(op + ": head dims D=" + hd + ", Dv=" + dv + " exceed the kernels' limit of "
+                    + MAX_HEAD_DIM + "; use the CPU op");
+        if ((long) b * h > 65535)
+            throw new IllegalArgumentException(op + ": B·H=" + (long) b * h + " exceeds the grid's y limit of 65535");
+        return new Dims(b, h, lq, lk, hd, dv);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static Tensor output(KernelDevice dev, int... shape) {
+        Tensor t = Tensor.emptyOn(dev, shape);
+        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
+        return t;
+    }
+
+    private static DeviceBuffer workspace(KernelDevice dev, long floats) {
+        DeviceBuffer b = DeviceBuffer.alloc(dev, Math.max(4, 4 * floats));
+        if (poisonOutputs) dev.memset(b.ptr(), 0xFF, Math.max(4, 4 * floats));
+        return b;
+    }
+
+    /** The device of the op's first tensor argument, which must be an F32 tensor on a kernel device. */
+    private static KernelDevice device(String op, String arg, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
+        if (t.dtype() != DType.F32 || !t.onDevice())
+            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found "
+                    + t.dtype() + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
+        return t.kernelDevice();
+    }
+
+    private static void sameDeviceF32(String op, String arg, Tensor t, KernelDevice dev) {
+        if (device(op, arg, t) != dev)
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
+                    + ", expected the device of the other inputs (" + dev.name() + ")");
+    }
+}

@@ -1,0 +1,347 @@
+package dev.dragedit.cuda.ops;
+
+import dev.dragedit.cuda.DeviceBuffer;
+import dev.dragedit.cuda.Dim3;
+import dev.dragedit.cuda.KernelArgs;
+import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.ops.Conv2dParams;
+import dev.dragedit.tensor.DType;
+import dev.dragedit.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * conv2d and conv_transpose2d with their backwards on a kernel device (the GPU or its emulation), with the semantics
+ * of {@link dev.dragedit.ops.Ops} and the CPU family {@code CpuConv} (NCHW, cross-correlation, zero padding per side,
+ * dilation, groups). Built as im2col + GEMM: {@code im2col_fwd_f32} (kernels/conv.cu) unrolls the receptive fields
+ * of a tile of samples into a [ns, Cin·kh·kw, Ho·Wo] workspace and {@link CudaMatmul#sgemm} multiplies each group's
+ * weight into it, batched over groups (or over samples when there are fewer groups) through its strides. The input
+ * gradient is the adjoint: wᵀ·gy into the workspace, then {@code col2im_fwd_f32} gathers it back per input pixel (no
+ * atomics). The weight gradient is gy·colᵀ summed over samples by the GEMM's beta = 1. A 1×1, stride-1, unpadded
+ * convolution skips the workspace: the input plane already is the im2col matrix.
+ * <p>
+ * The workspace is bounded by {@link #maxWorkspaceFloats}: samples are processed in tiles that fit it (at least one
+ * sample per tile, so a single huge sample can exceed it).
+ * <p>
+ * A transposed convolution is the adjoint of a convolution and runs on that convolution's geometry with the roles
+ * swapped, as CpuConv does: its forward is conv2d's input gradient, its dx is conv2d's forward, its dw is conv2d's
+ * weight gradient with the two activations swapped.
+ */
+public final class CudaConv {
+    private CudaConv() {}
+
+    /** Bound on the im2col workspace, in floats (256 MB). Lowered by a test to force sample tiling. */
+    static long maxWorkspaceFloats = 64L * 1024 * 1024;
+    /** When set, outputs are filled with NaN before the kernels write them (tests: finds unwritten elements). */
+    static volatile boolean poisonOutputs;
+
+    private static final int THREADS = 256, MAX_BLOCKS = 65535;
+
+    /** Geometry as the kernels see it; ho × wo are explicit (a transposed convolution sets them to its input size). */
+    private record Geo(int n, int cin, int h, int w, int cout, int kh, int kw, int ho, int wo,
+                       int sh, int sw, int pt, int pl, int dh, int dw, int groups) {
+        int k() { return cin / groups * kh * kw; }
+        int coutg() { return cout / groups; }
+        long plane() { return (long) ho * wo; }
+        boolean pointwise() { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && ho == h && wo == w; }
+        /** Samples per im2col tile so that the workspace stays within the bound. */
+        int tile() {
+            long perSample = (long) cin * kh * kw * plane();
+            return (int) Math.max(1, Math.min(n, maxWorkspaceFloats / Math.max(1, perSample)));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ public ops
+
+    /** x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], bias [Cout] or null → [N, Cout, Ho, Wo]. */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p) {
+        KernelDevice dev = requireDevice("conv2d", "x", x, null);
+        requireDevice("conv2d", "w", w, dev);
+        Geo g = convGeometry("conv2d", x, w, p);
+        checkBias("conv2d", bias, g.cout(), dev);
+        Tensor y = output(dev, g.n(), g.cout(), g.ho(), g.wo());                   // [N, Cout, Ho, Wo]
+        forward(dev, x.devicePtr(), w.devicePtr(), y.devicePtr(), g);
+        if (bias != null) addBias(dev, y.devicePtr(), bias.devicePtr(), g.n(), g.cout(), g.plane());
+        return y;
+    }
+
+    /** Returns {dx, dw, dbias} (null where not needed). */
+    public static Tensor[] conv2dBackward(Tensor gy, Tensor x, Tensor w, Conv2dParams p, boolean needX, boolean needW, boolean needBias) {
+        KernelDevice dev = requireDevice("conv2dBackward", "gy", gy, null);
+        requireDevice("conv2dBackward", "x", x, dev);
+        requireDevice("conv2dBackward", "w", w, dev);
+        Geo g = convGeometry("conv2dBackward", x, w, p);
+        checkShape("conv2dBackward", "gy", gy, new int[]{g.n(), g.cout(), g.ho(), g.wo()}, "[N, Cout, Ho, Wo]");
+        Tensor dx = null, dw = null, db = null;
+        if (needX) {
+            dx = output(dev, x.shape());                                           // [N, Cin, H, W]
+            backwardData(dev, gy.devicePtr(), w.devicePtr(), dx.devicePtr(), g);
+        }
+        if (needW) {
+            dw = output(dev, w.shape());                                           // [Cout, Cin/groups, kh, kw]
+            backwardWeight(dev, gy.devicePtr(), x.devicePtr(), dw.devicePtr(), g);
+        }
+        if (needBias) {
+            db = output(dev, g.cout());                                            // [Cout]
+            biasGrad(dev, gy.devicePtr(), db.devicePtr(), g.n(), g.cout(), g.plane());
+        }
+        return new Tensor[]{dx, dw, db};
+    }
+
+    /** Transposed convolution: x [N, Cin, H, W], w [Cin, Cout/groups, kh, kw], bias [Cout] or null. */
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, int outPadH, int outPadW) {
+        KernelDevice dev = requireDevice("convTranspose2d", "x", x, null);
+        requireDevice("convTranspose2d", "w", w, dev);
+        Geo g = transposeGeometry("convTranspose2d", x, w, p, outPadH, outPadW);
+        checkBias("convTranspose2d", bias, g.cin(), dev);
+        Tensor y = output(dev, g.n(), g.cin(), g.h(), g.w());                      // [N, Cout, Ho, Wo]
+        backwardData(dev, x.devicePtr(), w.devicePtr(), y.devicePtr(), g);
+        if (bias != null) addBias(dev, y.devicePtr(), bias.devicePtr(), g.n(), g.cin(), (long) g.h() * g.w());
+        return y;
+    }
+
+    /** Returns {dx, dw, dbias} (null where not needed). */
+    public static Tensor[] convTranspose2dBackward(Tensor gy, Tensor x, Tensor w, Conv2dParams p, int outPadH, int outPadW,
+                                                   boolean needX, boolean needW, boolean needBias) {
+        KernelDevice dev = requireDevice("convTranspose2dBackward", "gy", gy, null);
+        requireDevice("convTranspose2dBackward", "x", x, dev);
+        requireDevice("convTranspose2dBackward", "w", w, dev);
+        Geo g = transposeGeometry("convTranspose2dBackward", x, w, p, outPadH, outPadW);
+        checkShape("convTranspose2dBackward", "gy", gy, new int[]{g.n(), g.cin(), g.h(), g.w()}, "[N, Cout, Ho, Wo]");
+        Tensor dx = null, dw = null, db = null;
+        if (needX) {
+            dx = output(dev, x.shape());                                           // [N, Cin, H, W]
+            forward(dev, gy.devicePtr(), w.devicePtr(), dx.devicePtr(), g);
+        }
+        if (needW) {
+            dw = output(dev, w.shape());                                           // [Cin, Cout/groups, kh, kw]
+            backwardWeight(dev, x.devicePtr(), gy.devicePtr(), dw.devicePtr(), g);
+        }
+        if (needBias) {
+            db = output(dev, g.cin());                                             // [Cout]
+            biasGrad(dev, gy.devicePtr(), db.devicePtr(), g.n(), g.cin(), (long) g.h() * g.w());
+        }
+        return new Tensor[]{dx, dw, db};
+    }
+
+    // ------------------------------------------------------------------------------------------------ the three paths
+
+    /** y [n, cout, ho, wo] = conv(x [n, cin, h, w], w); every element of y written. */
+    private static void forward(KernelDevice dev, long x, long w, long y, Geo g) {
+        if (g.n() == 0 || g.cout() == 0 || g.plane() == 0) return;
+        if (g.k() == 0) { dev.memset(y, 0, 4L * g.n() * g.cout() * g.plane()); return; }
+        int tile = g.tile();
+        long inSample = (long) g.cin() * g.h() * g.w(), colSample = (long) g.cin() * g.kh() * g.kw() * g.plane();
+        long outSample = (long) g.cout() * g.plane();
+        try (DeviceBuffer ws = g.pointwise() ? null : DeviceBuffer.alloc(dev, 4L * tile * colSample)) {
+            for (int s0 = 0; s0 < g.n(); s0 += tile) {
+                int ns = Math.min(tile, g.n() - s0);
+                long col = g.pointwise() ? x + 4L * s0 * inSample : ws.ptr();      // [ns, Cin·kh·kw, Ho·Wo]
+                if (!g.pointwise()) im2col(dev, x + 4L * s0 * inSample, col, ns, g);
+                // y_(s,g) [Cout/G, P] = w_g [Cout/G, K] · col_(s,g) [K, P]
+                gemmPerSampleGroup(dev, ns, g.groups(), w, col, y + 4L * s0 * outSample,
+                        g.coutg(), (int) g.plane(), g.k(), g.k(), (int) g.plane(), (int) g.plane(),
+                        (long) g.coutg() * g.k(), 0, (long) g.k() * g.plane(), colSample, (long) g.coutg() * g.plane(), outSample,
+                        false, false, 0f);
+            }
+        }
+    }
+
+    /** dx [n, cin, h, w] = conv's input gradient of gy [n, cout, ho, wo]; every element of dx written. */
+    private static void backwardData(KernelDevice dev, long gy, long w, long dx, Geo g) {
+        long inSample = (long) g.cin() * g.h() * g.w();
+        if (g.n() == 0 || inSample == 0) return;
+        if (g.coutg() == 0 || g.plane() == 0) { dev.memset(dx, 0, 4L * g.n() * inSample); return; }
+        int tile = g.tile();
+        long colSample = (long) g.cin() * g.kh() * g.kw() * g.plane(), outSample = (long) g.cout() * g.plane();
+        try (DeviceBuffer ws = g.pointwise() ? null : DeviceBuffer.alloc(dev, 4L * tile * colSample)) {
+            for (int s0 = 0; s0 < g.n(); s0 += tile) {
+                int ns = Math.min(tile, g.n() - s0);
+                long col = g.pointwise() ? dx + 4L * s0 * inSample : ws.ptr();     // [ns, Cin·kh·kw, Ho·Wo]
+                // col_(s,g) [K, P] = w_gᵀ [K, Cout/G] · gy_(s,g) [Cout/G, P]
+                gemmPerSampleGroup(dev, ns, g.groups(), w, gy + 4L * s0 * outSample, col,
+                        g.k(), (int) g.plane(), g.coutg(), g.k(), (int) g.plane(), (int) g.plane(),
+                        (long) g.coutg() * g.k(), 0, (long) g.coutg() * g.plane(), outSample, (long) g.k() * g.plane(), colSample,
+                        true, false, 0f);
+                if (!g.pointwise()) col2im(dev, col, dx + 4L * s0 * inSample, ns, g);
+            }
+        }
+    }
+
+    /** dw [cout, cin/groups, kh, kw] = Σ_s gy_s · im2col(x_s)ᵀ per group; every element of dw written. */
+    private static void backwardWeight(KernelDevice dev, long gy, long x, long dw, Geo g) {
+        long wSize = (long) g.cout() * g.k();
+        if (wSize == 0) return;
+        if (g.n() == 0 || g.plane() == 0) { dev.memset(dw, 0, 4L * wSize); return; }
+        int tile = g.tile();
+        long inSample = (long) g.cin() * g.h() * g.w(), colSample = (long) g.cin() * g.kh() * g.kw() * g.plane();
+        long outSample = (long) g.cout() * g.plane();
+        int p = (int) g.plane();
+        try (DeviceBuffer ws = g.pointwise() ? null : DeviceBuffer.alloc(dev, 4L * tile * colSample)) {
+            for (int s0 = 0; s0 < g.n(); s0 += tile) {
+                int ns = Math.min(tile, g.n() - s0);
+                long col = g.pointwise() ? x + 4L * s0 * inSample : ws.ptr();      // [ns, Cin·kh·kw, Ho·Wo]
+                if (!g.pointwise()) im2col(dev, x + 4L * s0 * inSample, col, ns, g);
+                // The samples are a reduction here, so they are a loop with beta = 1, the groups the GEMM batch:
+                // dw_g [Cout/G, K] (+)= gy_(s,g) [Cout/G, P] · col_(s,g)ᵀ [P, K]
+                for (int s = 0; s < ns; s++) {
+                    float beta = s0 + s == 0 ? 0f : 1f;
+                    CudaMatmul.sgemm(dev, gy + 4L * (s0 + s) * outSample, col + 4L * s * colSample, dw, g.groups(),
+                            g.coutg(), g.k(), p, p, p, g.k(),
+                            (long) g.coutg() * p, (long) g.k() * p, (long) g.coutg() * g.k(), false, true, 1f, beta);
+                }
+            }
+        }
+    }
+
+    /**
+     * C_(s,g) = op(A_(s,g)) · B_(s,g) for s < ns samples and g < groups, A strided by group only (the weight), B and C
+     * by group and sample: one batched SGEMM per sample over the groups, or per group over the samples when there are
+     * more samples than groups.
+     */
+    private static void gemmPerSampleGroup(KernelDevice dev, int ns, int groups, long a, long b, long c, int m, int n, int k,
+                                           int lda, int ldb, int ldc, long aGroup, long aSample, long bGroup, long bSample,
+                                           long cGroup, long cSample, boolean transA, boolean transB, float beta) {
+        if (groups >= ns) {
+            for (int s = 0; s < ns; s++)
+                CudaMatmul.sgemm(dev, a + 4L * s * aSample, b + 4L * s * bSample, c + 4L * s * cSample, groups, m, n, k,
+                        lda, ldb, ldc, aGroup, bGroup, cGroup, transA, transB, 1f, beta);
+        } else {
+            for (int gi = 0; gi < groups; gi++)
+                CudaMatmul.sgemm(dev, a + 4L * gi * aGroup, b + 4L * gi * bGroup, c + 4L * gi * cGroup, ns, m, n, k,
+                        lda, ldb, ldc, aSample, bSample, cSample, transA, transB, 1f, beta);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ kernel launches
+
+    private static void im2col(KernelDevice dev, long x, long col, int ns, Geo g) {
+        long total = (long) ns * g.cin() * g.kh() * g.kw() * g.plane();
+        dev.launch("im2col_fwd_f32", Dim3.of(blocks(total)), Dim3.of(THREADS), 0, geometryArgs(KernelArgs.create().ptr(x).ptr(col), ns, g));
+    }
+
+    private static void col2im(KernelDevice dev, long col, long dx, int ns, Geo g) {
+        long total = (long) ns * g.cin() * g.h() * g.w();
+        dev.launch("col2im_fwd_f32", Dim3.of(blocks(total)), Dim3.of(THREADS), 0, geometryArgs(KernelArgs.create().ptr(col).ptr(dx), ns, g));
+    }
+
+    private static KernelArgs geometryArgs(KernelArgs a, int ns, Geo g) {
+        return a.i32(ns).i32(g.cin()).i32(g.h()).i32(g.w()).i32(g.ho()).i32(g.wo()).i32(g.kh()).i32(g.kw())
+                .i32(g.sh()).i32(g.sw()).i32(g.pt()).i32(g.pl()).i32(g.dh()).i32(g.dw());
+    }
+
+    /** y [n, c, plane] += bias [c]. */
+    private static void addBias(KernelDevice dev, long y, long bias, int n, int c, long plane) {
+        long total = (long) n * c * plane;
+        if (total == 0) return;
+        dev.launch("conv_bias_fwd_f32", Dim3.of(blocks(total)), Dim3.of(THREADS), 0,
+                KernelArgs.create().ptr(y).ptr(bias).i32(n).i32(c).i64(plane));
+    }
+
+    /** db [c] = Σ over samples and plane of gy [n, c, plane]. */
+    private static void biasGrad(KernelDevice dev, long gy, long db, int n, int c, long plane) {
+        if (c == 0) return;
+        dev.launch("conv_bias_bwd_f32", Dim3.of(c), Dim3.of(THREADS), 0,
+                KernelArgs.create().ptr(gy).ptr(db).i32(n).i32(c).i64(plane));
+    }
+
+    private static int blocks(long total) {
+        return (int) Math.max(1, Math.min((total + THREADS - 1) / THREADS, MAX_BLOCKS));
+    }
+
+    // ------------------------------------------------------------------------------------------------ validation
+
+    private static Geo convGeometry(String op, Tensor x, Tensor w, Conv2dParams p) {
+        if (p == null) throw new IllegalArgumentException(op + ": params must not be null");
+        checkRank(op, "x", x, "[N, Cin, H, W]");
+        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), groups = p.groups();
+        if (cin % groups != 0)
+            throw new IllegalArgumentException(op + ": x has " + cin + " input channels (shape " + Arrays.toString(x.shape())
+                    + "), not divisible by groups=" + groups);
+        checkRank(op, "w", w, "[Cout, Cin/groups=" + cin / groups + ", kh, kw]");
+        int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+        if (w.dim(1) != cin / groups || kh < 1 || kw < 1)
+            throw new IllegalArgumentException(op + ": w has shape " + Arrays.toString(w.shape()) + ", expected [Cout, Cin/groups="
+                    + cin / groups + ", kh ≥ 1, kw ≥ 1]");
+        if (cout % groups != 0)
+            throw new IllegalArgumentException(op + ": w has " + cout + " output channels (shape " + Arrays.toString(w.shape())
+                    + "), not divisible by groups=" + groups);
+        int spanH = p.dilationH() * (kh - 1) + 1, spanW = p.dilationW() * (kw - 1) + 1;
+        int padH = h + p.padTop() + p.padBottom(), padW = wd + p.padLeft() + p.padRight();
+        if (padH < spanH || padW < spanW)
+            throw new IllegalArgumentException(op + ": padded input " + padH + "×" + padW + " (x " + Arrays.toString(x.shape())
+                    + " with padding) is smaller than the dilated kernel " + spanH + "×" + spanW);
+        return new Geo(n, cin, h, wd, cout, kh, kw, p.outH(h, kh), p.outW(wd, kw), p.strideH(), p.strideW(),
+                p.padTop(), p.padLeft(), p.dilationH(), p.dilationW(), groups);
+    }
+
+    /** The geometry of the convolution whose input gradient the transposed convolution is. */
+    private static Geo transposeGeometry(String op, Tensor x, Tensor w, Conv2dParams p, int outPadH, int outPadW) {
+        if (p == null) throw new IllegalArgumentException(op + ": params must not be null");
+        checkRank(op, "x", x, "[N, Cin, H, W]");
+        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), groups = p.groups();
+        if (cin % groups != 0)
+            throw new IllegalArgumentException(op + ": x has " + cin + " input channels (shape " + Arrays.toString(x.shape())
+                    + "), not divisible by groups=" + groups);
+        checkRank(op, "w", w, "[Cin=" + cin + ", Cout/groups, kh, kw]");
+        int kh = w.dim(2), kw = w.dim(3), cout = w.dim(1) * groups;
+        if (w.dim(0) != cin || kh < 1 || kw < 1)
+            throw new IllegalArgumentException(op + ": w has shape " + Arrays.toString(w.shape()) + ", expected [Cin=" + cin
+                    + ", Cout/groups, kh ≥ 1, kw ≥ 1]");
+        if (outPadH < 0 || outPadW < 0
+                || (outPadH >= p.strideH() && outPadH >= p.dilationH()) || (outPadW >= p.strideW() && outPadW >= p.dilationW()))
+            throw new IllegalArgumentException(op + ": output padding " + outPadH + "×" + outPadW
+                    + " must be ≥ 0 and smaller than either stride (" + p.strideH() + "×" + p.strideW() + ") or dilation ("
+                    + p.dilationH() + "×" + p.dilationW() + ")");
+        long ho = (long) (h - 1) * p.strideH() - p.padTop() - p.padBottom() + (long) p.dilationH() * (kh - 1) + 1 + outPadH;
+        long wo = (long) (wd - 1) * p.strideW() - p.padLeft() - p.padRight() + (long) p.dilationW() * (kw - 1) + 1 + outPadW;
+        if (h < 1 || wd < 1 || ho < 1 || wo < 1)
+            throw new IllegalArgumentException(op + ": output size " + ho + "×" + wo + " from x " + Arrays.toString(x.shape())
+                    + ", kernel " + kh + "×" + kw + " and the padding is not positive");
+        if (ho > Integer.MAX_VALUE || wo > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(op + ": output size " + ho + "×" + wo + " is too large");
+        // conv2d's input is this op's output [N, Cout, Ho, Wo], conv2d's output size is this op's input H × W.
+        return new Geo(n, cout, (int) ho, (int) wo, cin, kh, kw, h, wd, p.strideH(), p.strideW(),
+                p.padTop(), p.padLeft(), p.dilationH(), p.dilationW(), groups);
+    }
+
+    private static void checkRank(String op, String arg, Tensor t, String expected) {
+        if (t.rank() != 4)
+            throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape()) + ", expected " + expected);
+    }
+
+    private static void checkShape(String op, String arg, Tensor t, int[] shape, String names) {
+        if (!Arrays.equals(t.shape(), shape))
+            throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape()) + ", expected "
+                    + names + " = " + Arrays.toString(shape));
+    }
+
+    private static void checkBias(String op, Tensor bias, int cout, KernelDevice dev) {
+        if (bias == null) return;
+        requireDevice(op, "bias", bias, dev);
+        if (bias.rank() != 1 || bias.dim(0) != cout)
+            throw new IllegalArgumentException(op + ": bias has shape " + Arrays.toString(bias.shape()) + ", expected [Cout="
+                    + cout + "]");
+    }
+
+    /** An uninitialised F32 output on dev (NaN-filled when {@link #poisonOutputs} is set). */
+    private static Tensor output(KernelDevice dev, int... shape) {
+        Tensor t = Tensor.emptyOn(dev, shape);
+        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
+        return t;
+    }
+
+    /** Checks that t is an F32 tensor on a kernel device, on {@code dev} when that is given, and returns its device. */
+    private static KernelDevice requireDevice(String op, String arg, Tensor t, KernelDevice dev) {
+        String where = dev == null ? "a kernel device" : dev.name();
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 tensor on " + where);
+        if (t.dtype() != DType.F32)
+            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + ", expected F32");
+        if (!t.onDevice())
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.device().name() + ", expected a tensor on " + where);
+        if (dev != null && t.kernelDevice() != dev)
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
+                    + " (another device instance), expected the device of the first argument, " + dev.name());
+        return t.kernelDevice();
+    }
+}
