@@ -5,10 +5,9 @@ import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.Conv2dParams;
+import dev.dragedit.ops.shape.ConvShapes;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
-
-import java.util.Arrays;
 
 /**
  * conv2d and conv_transpose2d with their backwards on a kernel device (the GPU or its emulation), with the semantics
@@ -40,6 +39,10 @@ public final class CudaConv {
     /** Geometry as the kernels see it; ho × wo are explicit (a transposed convolution sets them to its input size). */
     private record Geo(int n, int cin, int h, int w, int cout, int kh, int kw, int ho, int wo,
                        int sh, int sw, int pt, int pl, int dh, int dw, int groups) {
+        static Geo of(ConvShapes.Geometry g) {
+            return new Geo(g.n(), g.cin(), g.h(), g.w(), g.cout(), g.kh(), g.kw(), g.ho(), g.wo(),
+                    g.sh(), g.sw(), g.pt(), g.pl(), g.dh(), g.dw(), g.groups());
+        }
         int k() { return cin / groups * kh * kw; }
         int coutg() { return cout / groups; }
         long plane() { return (long) ho * wo; }
@@ -71,7 +74,8 @@ public final class CudaConv {
         requireDevice("conv2dBackward", "x", x, dev);
         requireDevice("conv2dBackward", "w", w, dev);
         Geo g = convGeometry("conv2dBackward", x, w, p);
-        checkShape("conv2dBackward", "gy", gy, new int[]{g.n(), g.cout(), g.ho(), g.wo()}, "[N, Cout, Ho, Wo]");
+        ConvShapes.checkShape("conv2dBackward", "gy", gy.shape(),
+                new int[]{g.n(), g.cout(), g.ho(), g.wo()}, "[N, Cout, Ho, Wo]");
         Tensor dx = null, dw = null, db = null;
         if (needX) {
             dx = output(dev, x.shape());                                           // [N, Cin, H, W]
@@ -107,7 +111,8 @@ public final class CudaConv {
         requireDevice("convTranspose2dBackward", "x", x, dev);
         requireDevice("convTranspose2dBackward", "w", w, dev);
         Geo g = transposeGeometry("convTranspose2dBackward", x, w, p, outPadH, outPadW);
-        checkShape("convTranspose2dBackward", "gy", gy, new int[]{g.n(), g.cin(), g.h(), g.w()}, "[N, Cout, Ho, Wo]");
+        ConvShapes.checkShape("convTranspose2dBackward", "gy", gy.shape(),
+                new int[]{g.n(), g.cin(), g.h(), g.w()}, "[N, Cout, Ho, Wo]");
         Tensor dx = null, dw = null, db = null;
         if (needX) {
             dx = output(dev, x.shape());                                           // [N, Cin, H, W]
@@ -249,79 +254,21 @@ public final class CudaConv {
         return (int) Math.max(1, Math.min((total + THREADS - 1) / THREADS, MAX_BLOCKS));
     }
 
-    // ------------------------------------------------------------------------------------------------ validation
+    // ------------------------------------------------------------------ validation: devices here, shapes in ConvShapes
 
     private static Geo convGeometry(String op, Tensor x, Tensor w, Conv2dParams p) {
-        if (p == null) throw new IllegalArgumentException(op + ": params must not be null");
-        checkRank(op, "x", x, "[N, Cin, H, W]");
-        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), groups = p.groups();
-        if (cin % groups != 0)
-            throw new IllegalArgumentException(op + ": x has " + cin + " input channels (shape " + Arrays.toString(x.shape())
-                    + "), not divisible by groups=" + groups);
-        checkRank(op, "w", w, "[Cout, Cin/groups=" + cin / groups + ", kh, kw]");
-        int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        if (w.dim(1) != cin / groups || kh < 1 || kw < 1)
-            throw new IllegalArgumentException(op + ": w has shape " + Arrays.toString(w.shape()) + ", expected [Cout, Cin/groups="
-                    + cin / groups + ", kh ≥ 1, kw ≥ 1]");
-        if (cout % groups != 0)
-            throw new IllegalArgumentException(op + ": w has " + cout + " output channels (shape " + Arrays.toString(w.shape())
-                    + "), not divisible by groups=" + groups);
-        int spanH = p.dilationH() * (kh - 1) + 1, spanW = p.dilationW() * (kw - 1) + 1;
-        int padH = h + p.padTop() + p.padBottom(), padW = wd + p.padLeft() + p.padRight();
-        if (padH < spanH || padW < spanW)
-            throw new IllegalArgumentException(op + ": padded input " + padH + "×" + padW + " (x " + Arrays.toString(x.shape())
-                    + " with padding) is smaller than the dilated kernel " + spanH + "×" + spanW);
-        return new Geo(n, cin, h, wd, cout, kh, kw, p.outH(h, kh), p.outW(wd, kw), p.strideH(), p.strideW(),
-                p.padTop(), p.padLeft(), p.dilationH(), p.dilationW(), groups);
+        return Geo.of(ConvShapes.conv(op, x.shape(), w.shape(), p));
     }
 
     /** The geometry of the convolution whose input gradient the transposed convolution is. */
     private static Geo transposeGeometry(String op, Tensor x, Tensor w, Conv2dParams p, int outPadH, int outPadW) {
-        if (p == null) throw new IllegalArgumentException(op + ": params must not be null");
-        checkRank(op, "x", x, "[N, Cin, H, W]");
-        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), groups = p.groups();
-        if (cin % groups != 0)
-            throw new IllegalArgumentException(op + ": x has " + cin + " input channels (shape " + Arrays.toString(x.shape())
-                    + "), not divisible by groups=" + groups);
-        checkRank(op, "w", w, "[Cin=" + cin + ", Cout/groups, kh, kw]");
-        int kh = w.dim(2), kw = w.dim(3), cout = w.dim(1) * groups;
-        if (w.dim(0) != cin || kh < 1 || kw < 1)
-            throw new IllegalArgumentException(op + ": w has shape " + Arrays.toString(w.shape()) + ", expected [Cin=" + cin
-                    + ", Cout/groups, kh ≥ 1, kw ≥ 1]");
-        if (outPadH < 0 || outPadW < 0
-                || (outPadH >= p.strideH() && outPadH >= p.dilationH()) || (outPadW >= p.strideW() && outPadW >= p.dilationW()))
-            throw new IllegalArgumentException(op + ": output padding " + outPadH + "×" + outPadW
-                    + " must be ≥ 0 and smaller than either stride (" + p.strideH() + "×" + p.strideW() + ") or dilation ("
-                    + p.dilationH() + "×" + p.dilationW() + ")");
-        long ho = (long) (h - 1) * p.strideH() - p.padTop() - p.padBottom() + (long) p.dilationH() * (kh - 1) + 1 + outPadH;
-        long wo = (long) (wd - 1) * p.strideW() - p.padLeft() - p.padRight() + (long) p.dilationW() * (kw - 1) + 1 + outPadW;
-        if (h < 1 || wd < 1 || ho < 1 || wo < 1)
-            throw new IllegalArgumentException(op + ": output size " + ho + "×" + wo + " from x " + Arrays.toString(x.shape())
-                    + ", kernel " + kh + "×" + kw + " and the padding is not positive");
-        if (ho > Integer.MAX_VALUE || wo > Integer.MAX_VALUE)
-            throw new IllegalArgumentException(op + ": output size " + ho + "×" + wo + " is too large");
-        // conv2d's input is this op's output [N, Cout, Ho, Wo], conv2d's output size is this op's input H × W.
-        return new Geo(n, cout, (int) ho, (int) wo, cin, kh, kw, h, wd, p.strideH(), p.strideW(),
-                p.padTop(), p.padLeft(), p.dilationH(), p.dilationW(), groups);
-    }
-
-    private static void checkRank(String op, String arg, Tensor t, String expected) {
-        if (t.rank() != 4)
-            throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape()) + ", expected " + expected);
-    }
-
-    private static void checkShape(String op, String arg, Tensor t, int[] shape, String names) {
-        if (!Arrays.equals(t.shape(), shape))
-            throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape()) + ", expected "
-                    + names + " = " + Arrays.toString(shape));
+        return Geo.of(ConvShapes.transpose(op, x.shape(), w.shape(), p, outPadH, outPadW));
     }
 
     private static void checkBias(String op, Tensor bias, int cout, KernelDevice dev) {
         if (bias == null) return;
         requireDevice(op, "bias", bias, dev);
-        if (bias.rank() != 1 || bias.dim(0) != cout)
-            throw new IllegalArgumentException(op + ": bias has shape " + Arrays.toString(bias.shape()) + ", expected [Cout="
-                    + cout + "]");
+        ConvShapes.checkBias(op, bias.shape(), cout);
     }
 
     /** An uninitialised F32 output on dev (NaN-filled when {@link #poisonOutputs} is set). */

@@ -16,6 +16,7 @@ import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.AdamParams;
 import dev.dragedit.ops.Unary;
+import dev.dragedit.ops.shape.BroadcastPlan;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
@@ -48,11 +49,11 @@ public final class CudaElementwise {
     private static Tensor binary(String op, Tensor a, Tensor b) {
         KernelDevice dev = device(op, "a", a);
         sameDevice(op, dev, "b", b);
-        int[] outShape = broadcastShape(op, a.shape(), b.shape());
+        int[] outShape = BroadcastPlan.shape(op, a.shape(), b.shape());
         Tensor out = output(dev, outShape);
         int n = out.numel();
         if (n == 0) return out;
-        Geometry g = Geometry.of(outShape, strides(a.shape(), outShape), strides(b.shape(), outShape));
+        Geometry g = Geometry.of(outShape, BroadcastPlan.strides(a.shape(), outShape), BroadcastPlan.strides(b.shape(), outShape));
         g.forEachSlab((oa, ob, oo) -> {
             KernelArgs args = KernelArgs.create().ptr(a.devicePtr() + 4L * oa).ptr(b.devicePtr() + 4L * ob)
                     .ptr(out.devicePtr() + 4L * oo).i32(g.slab).i32(g.rank());
@@ -77,13 +78,13 @@ public final class CudaElementwise {
         if (shape == null) throw new IllegalArgumentException("expand: shape is null, expected a shape");
         for (int s : shape)
             if (s < 0) throw new IllegalArgumentException("expand: shape " + Arrays.toString(shape) + " has a negative dimension");
-        if (!broadcastsTo(x.shape(), shape))
+        if (!BroadcastPlan.broadcastsTo(x.shape(), shape))
             throw new IllegalArgumentException("expand: x of shape " + Arrays.toString(x.shape()) + " cannot be broadcast to "
                     + Arrays.toString(shape) + ": expected rank ≤ " + shape.length + " and each dimension equal to the target's or 1");
         Tensor out = output(dev, shape);
         int n = out.numel();
         if (n == 0) return out;
-        Geometry g = Geometry.of(shape, strides(x.shape(), shape), new int[shape.length]);
+        Geometry g = Geometry.of(shape, BroadcastPlan.strides(x.shape(), shape), new int[shape.length]);
         g.forEachSlab((ox, unused, oo) -> {
             KernelArgs args = KernelArgs.create().ptr(x.devicePtr() + 4L * ox).ptr(out.devicePtr() + 4L * oo).i32(g.slab).i32(g.rank());
             g.addTo(args, false);
@@ -277,38 +278,6 @@ public final class CudaElementwise {
 
     // ------------------------------------------------------------------ broadcasting
 
-    static int[] broadcastShape(String op, int[] a, int[] b) {
-        int r = Math.max(a.length, b.length);
-        int[] out = new int[r];
-        for (int i = 0; i < r; i++) {
-            int da = i < r - a.length ? 1 : a[i - (r - a.length)];
-            int db = i < r - b.length ? 1 : b[i - (r - b.length)];
-            if (da != db && da != 1 && db != 1)
-                throw new IllegalArgumentException(op + ": shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
-                        + " cannot be broadcast: dimension " + i + " of the result has sizes " + da + " and " + db);
-            out[i] = da == 1 ? db : da;
-        }
-        return out;
-    }
-
-    static boolean broadcastsTo(int[] src, int[] out) {
-        if (src.length > out.length) return false;
-        int lead = out.length - src.length;
-        for (int i = 0; i < src.length; i++) if (src[i] != out[lead + i] && src[i] != 1) return false;
-        return true;
-    }
-
-    /** Strides of a contiguous tensor of shape {@code src} read at the indices of {@code out}; 0 where it broadcasts. */
-    static int[] strides(int[] src, int[] out) {
-        int[] s = new int[out.length];
-        int lead = out.length - src.length, acc = 1;
-        for (int i = src.length - 1; i >= 0; i--) {
-            s[lead + i] = src[i] == 1 ? 0 : acc;
-            acc *= src[i];
-        }
-        return s;
-    }
-
     /**
      * A broadcast coalesced into as few dimensions as possible, innermost first. The kernels take the innermost six;
      * a broadcast that keeps more (alternating broadcast and non-broadcast dimensions, rare) is split on the host into
@@ -330,19 +299,8 @@ public final class CudaElementwise {
         }
 
         static Geometry of(int[] out, int[] sa, int[] sb) {
-            int[] size = new int[Math.max(out.length, MAX_RANK)], ta = new int[size.length], tb = new int[size.length];
-            Arrays.fill(size, 1);
-            int r = 0;
-            for (int i = out.length - 1; i >= 0; i--) {
-                if (out[i] == 1) continue;
-                if (r > 0 && sa[i] == ta[r - 1] * size[r - 1] && sb[i] == tb[r - 1] * size[r - 1]) {
-                    size[r - 1] *= out[i];
-                } else {
-                    size[r] = out[i]; ta[r] = sa[i]; tb[r] = sb[i];
-                    r++;
-                }
-            }
-            return new Geometry(size, ta, tb, r);
+            BroadcastPlan p = BroadcastPlan.of(out, sa, sb, MAX_RANK);
+            return new Geometry(p.size, p.sa, p.sb, p.kept);
         }
 
         /** The rank passed to the kernel: at least 1 (a one-element result is one dimension of size 1). */

@@ -4,6 +4,7 @@ import dev.dragedit.cuda.DeviceBuffer;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.ops.shape.MatmulShapes;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
@@ -42,32 +43,10 @@ public final class CudaMatmul {
         KernelDevice dev = requireDevice("matmul", "a", a, null);
         requireDevice("matmul", "b", b, dev);
         int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2)
-            throw new IllegalArgumentException("matmul: a has shape " + Arrays.toString(as) + ", expected at least 2 dimensions "
-                    + (transA ? "[..., K, M]" : "[..., M, K]"));
-        if (bs.length < 2)
-            throw new IllegalArgumentException("matmul: b has shape " + Arrays.toString(bs) + ", expected at least 2 dimensions "
-                    + (transB ? "[..., N, K]" : "[..., K, N]"));
-        int ra = as.length, rb = bs.length;
-        int m = transA ? as[ra - 1] : as[ra - 2], k = transA ? as[ra - 2] : as[ra - 1];
-        int kb = transB ? bs[rb - 1] : bs[rb - 2], n = transB ? bs[rb - 2] : bs[rb - 1];
-        if (k != kb)
-            throw new IllegalArgumentException("matmul: a has shape " + Arrays.toString(as) + (transA ? " (transposed)" : "")
-                    + " with K = " + k + ", so b " + (transB ? "(transposed) must be [..., N, " : "must be [..., ") + k
-                    + (transB ? "]" : ", N]") + ", found " + Arrays.toString(bs));
-        int rank = Math.max(ra, rb) - 2;
-        int[] batch = new int[rank];
-        for (int d = 0; d < rank; d++) {
-            int da = dimAligned(as, ra - 2, rank, d), db = dimAligned(bs, rb - 2, rank, d);
-            if (da != db && da != 1 && db != 1)
-                throw new IllegalArgumentException("matmul: batch dimensions of a " + Arrays.toString(as) + " and b "
-                        + Arrays.toString(bs) + " do not broadcast (" + da + " vs " + db + " at batch dimension " + d + ")");
-            batch[d] = da == 1 ? db : da;
-        }
-        int[] outShape = Arrays.copyOf(batch, rank + 2);
-        outShape[rank] = m;
-        outShape[rank + 1] = n;
-        Tensor y = output(dev, outShape);                       // [..., M, N]
+        MatmulShapes.Matmul mm = MatmulShapes.matmul(as, bs, transA, transB);
+        int ra = as.length, rb = bs.length, m = mm.m(), k = mm.k(), n = mm.n(), rank = mm.batch().length;
+        int[] batch = mm.batch();
+        Tensor y = output(dev, mm.out());                       // [..., M, N]
         int nb = (int) Tensor.numel(batch);
         if (nb == 0 || m == 0 || n == 0) return y;
 
@@ -80,8 +59,9 @@ public final class CudaMatmul {
             return y;
         }
         // Strides in matrices of each operand along each output batch dimension (0 where it broadcasts).
-        int[] sa = matrixStrides(Arrays.copyOf(as, ra - 2), batch), sb = matrixStrides(Arrays.copyOf(bs, rb - 2), batch);
-        int[] sy = matrixStrides(batch, batch);
+        int[] sa = MatmulShapes.matrixStrides(Arrays.copyOf(as, ra - 2), batch);
+        int[] sb = MatmulShapes.matrixStrides(Arrays.copyOf(bs, rb - 2), batch);
+        int[] sy = MatmulShapes.matrixStrides(batch, batch);
         // Merge neighbouring dimensions that all three walk as one, innermost first, dropping size-1 ones.
         int[] size = new int[rank], ta = new int[rank], tb = new int[rank], ty = new int[rank];
         int r = 0;
@@ -120,28 +100,6 @@ public final class CudaMatmul {
         return y;
     }
 
-    /** Size of batch dimension d (of {@code rank}, right-aligned) of a shape whose batch part has {@code own} dims. */
-    private static int dimAligned(int[] shape, int own, int rank, int d) {
-        int i = d - (rank - own);
-        return i < 0 ? 1 : shape[i];
-    }
-
-    /**
-     * Per output batch dimension, how many matrices an operand whose batch dimensions are {@code own} advances; 0
-     * where it broadcasts.
-     */
-    private static int[] matrixStrides(int[] own, int[] batch) {
-        int rank = batch.length;
-        int[] strides = new int[rank];
-        int s = 1;
-        for (int d = rank - 1; d >= 0; d--) {
-            int size = dimAligned(own, own.length, rank, d);
-            strides[d] = size == 1 ? 0 : s;
-            s *= size;
-        }
-        return strides;
-    }
-
     // ------------------------------------------------------------------------------------------------ linear
 
     /** x [..., in] · wᵀ + bias: w [out, in], bias [out] or null → [..., out]. */
@@ -149,16 +107,9 @@ public final class CudaMatmul {
         KernelDevice dev = requireDevice("linear", "x", x, null);
         requireDevice("linear", "w", w, dev);
         if (bias != null) requireDevice("linear", "bias", bias, dev);
-        int[] ws = w.shape(), xs = x.shape();
-        if (ws.length != 2)
-            throw new IllegalArgumentException("linear: w has shape " + Arrays.toString(ws) + ", expected [out, in]");
-        int out = ws[0], in = ws[1];
-        if (xs.length < 1 || xs[xs.length - 1] != in)
-            throw new IllegalArgumentException("linear: x has shape " + Arrays.toString(xs) + ", expected [..., in=" + in + "]");
-        if (bias != null && !Arrays.equals(bias.shape(), new int[]{out}))
-            throw new IllegalArgumentException("linear: bias has shape " + Arrays.toString(bias.shape()) + ", expected [out=" + out + "]");
-        int[] ys = xs.clone();
-        ys[ys.length - 1] = out;
+        MatmulShapes.Linear ls = MatmulShapes.linear(x.shape(), w.shape(), bias == null ? null : bias.shape());
+        int out = ls.out(), in = ls.in();
+        int[] xs = ls.x(), ys = ls.y();
         Tensor y = output(dev, ys);                              // [..., out]
         int rows = (int) Tensor.numel(Arrays.copyOf(xs, xs.length - 1));
         if (rows == 0 || out == 0) return y;
@@ -180,23 +131,11 @@ public final class CudaMatmul {
     public static Tensor[] linearBackward(Tensor gy, Tensor x, Tensor w, boolean needX, boolean needW, boolean needBias) {
         KernelDevice dev = requireDevice("linearBackward", "gy", gy, null);
         requireDevice("linearBackward", "w", w, dev);
-        int[] ws = w.shape();
-        if (ws.length != 2)
-            throw new IllegalArgumentException("linearBackward: w has shape " + Arrays.toString(ws) + ", expected [out, in]");
-        int out = ws[0], in = ws[1];
-        int[] gs = gy.shape();
-        if (gs.length < 1 || gs[gs.length - 1] != out)
-            throw new IllegalArgumentException("linearBackward: gy has shape " + Arrays.toString(gs) + ", expected [..., out=" + out + "]");
-        int[] xs = gs.clone();
-        xs[xs.length - 1] = in;
-        if (x != null) {
-            requireDevice("linearBackward", "x", x, dev);
-            if (!Arrays.equals(x.shape(), xs))
-                throw new IllegalArgumentException("linearBackward: x has shape " + Arrays.toString(x.shape())
-                        + ", expected " + Arrays.toString(xs) + " (gy's leading dimensions, then in=" + in + ")");
-        } else if (needW) {
-            throw new IllegalArgumentException("linearBackward: x is null, but it is needed for the gradient of w");
-        }
+        MatmulShapes.Linear ls = MatmulShapes.linearBackward(gy.shape(), w.shape());
+        int out = ls.out(), in = ls.in();
+        int[] gs = ls.y(), xs = ls.x();
+        if (x != null) requireDevice("linearBackward", "x", x, dev);
+        MatmulShapes.linearBackwardX(x == null ? null : x.shape(), ls, needW);
         int rows = (int) Tensor.numel(Arrays.copyOf(gs, gs.length - 1));
         Tensor dx = null, dw = null, db = null;
         if (needX) {

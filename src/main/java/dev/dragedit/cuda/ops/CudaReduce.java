@@ -13,6 +13,8 @@ package dev.dragedit.cuda.ops;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.ops.shape.ReduceShapes;
+import dev.dragedit.ops.shape.ShapeOpShapes;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
@@ -44,32 +46,10 @@ public final class CudaReduce {
 
     private static Tensor reduce(String op, Tensor x, int[] dims, boolean keepDim, boolean mean) {
         KernelDevice dev = device(op, "x", x);
-        if (dims == null) throw new IllegalArgumentException(op + ": dims is null, expected dimensions (empty for all)");
         int[] shape = x.shape();
-        int rank = shape.length;
-        boolean[] reduced = new boolean[rank];
-        if (dims.length == 0) Arrays.fill(reduced, true);
-        for (int d : dims) {
-            if (rank == 0) { dim(op, "dim", d, 1); continue; }   // a scalar accepts 0 or −1, as in PyTorch
-            int r = dim(op, "dim", d, rank);
-            if (reduced[r])
-                throw new IllegalArgumentException(op + ": dim " + r + " appears more than once in dims " + Arrays.toString(dims));
-            reduced[r] = true;
-        }
-        long count = 1;
-        int kept = 0;
-        for (int i = 0; i < rank; i++) {
-            if (reduced[i]) count *= shape[i];
-            else kept++;
-        }
-        int[] outShape;                                     // reduced dims become 1 (keepDim) or disappear
-        if (keepDim) {
-            outShape = shape.clone();
-            for (int i = 0; i < rank; i++) if (reduced[i]) outShape[i] = 1;
-        } else {
-            outShape = new int[kept];
-            for (int i = 0, k = 0; i < rank; i++) if (!reduced[i]) outShape[k++] = shape[i];
-        }
+        boolean[] reduced = ReduceShapes.reducedDims(op, shape, dims);
+        long count = ReduceShapes.count(shape, reduced);
+        int[] outShape = ReduceShapes.outShape(shape, reduced, keepDim);   // reduced dims become 1 (keepDim) or disappear
         float scale = mean ? (float) (1.0 / count) : 1f;   // an empty mean: 0·∞ = NaN, as in PyTorch
         return reduceSum(dev, x, shape, reduced, scale, outShape);
     }
@@ -80,27 +60,9 @@ public final class CudaReduce {
      */
     public static Tensor sumTo(Tensor g, int[] shape) {
         KernelDevice dev = device("sumTo", "g", g);
-        if (shape == null) throw new IllegalArgumentException("sumTo: shape is null, expected a shape");
-        for (int s : shape)
-            if (s < 0) throw new IllegalArgumentException("sumTo: shape " + Arrays.toString(shape) + " has a negative dimension");
         int[] gs = g.shape();
-        int extra = Math.max(0, shape.length - gs.length);
-        for (int i = 0; i < extra; i++) if (shape[i] != 1) throw sumToError(gs, shape);
-        int[] target = Arrays.copyOfRange(shape, extra, shape.length);   // shape without its surplus leading 1s
-        int lead = gs.length - target.length;
-        boolean[] reduced = new boolean[gs.length];
-        for (int i = 0; i < gs.length; i++) {
-            if (i < lead) { reduced[i] = true; continue; }
-            int t = target[i - lead];
-            if (t != gs[i] && t != 1) throw sumToError(gs, shape);
-            reduced[i] = t == 1 && gs[i] != 1;
-        }
+        boolean[] reduced = ReduceShapes.sumToDims(gs, shape);
         return reduceSum(dev, g, gs, reduced, 1f, shape.clone());
-    }
-
-    private static IllegalArgumentException sumToError(int[] gs, int[] shape) {
-        return new IllegalArgumentException("sumTo: cannot sum a gradient of shape " + Arrays.toString(gs) + " down to "
-                + Arrays.toString(shape) + ": expected a shape that broadcasts to " + Arrays.toString(gs));
     }
 
     /** scale·Σ of x over the dimensions flagged in {@code reduced}, as a new device tensor of shape outShape. */
@@ -113,16 +75,9 @@ public final class CudaReduce {
             return out;
         }
         // Coalesced runs from the innermost outwards: size[k], red[k].
-        int[] size = new int[shape.length];
-        boolean[] red = new boolean[shape.length];
-        int r = 0;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            if (shape[i] == 1) continue;
-            if (r > 0 && red[r - 1] == reduced[i]) size[r - 1] *= shape[i];
-            else { size[r] = shape[i]; red[r] = reduced[i]; r++; }
-        }
-        size = Arrays.copyOf(size, r);
-        red = Arrays.copyOf(red, r);
+        ReduceShapes.Runs runs = ReduceShapes.coalesce(shape, reduced);
+        int[] size = runs.size();
+        boolean[] red = runs.red();
         int passes = 0;
         for (boolean b : red) if (b) passes++;
         if (passes == 0) {                                  // nothing of size > 1 reduced, so the count (and scale) is 1
@@ -266,13 +221,7 @@ public final class CudaReduce {
                     + Arrays.toString(a.shape()));
     }
 
-    static int dim(String op, String what, int d, int rank) {
-        int r = d < 0 ? d + rank : d;
-        if (r < 0 || r >= rank)
-            throw new IllegalArgumentException(op + ": " + what + " " + d + " is out of range for a tensor of rank " + rank
-                    + ", expected " + -rank + " ≤ " + what + " < " + rank);
-        return r;
-    }
+    static int dim(String op, String what, int d, int rank) { return ShapeOpShapes.dim(op, what, d, rank); }
 
     private static Tensor alloc(KernelDevice dev, int[] shape) {
         Tensor t = Tensor.emptyOn(dev, shape);

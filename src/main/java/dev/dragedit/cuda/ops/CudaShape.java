@@ -12,12 +12,12 @@ package dev.dragedit.cuda.ops;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.ops.shape.ShapeOpShapes;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
 import static dev.dragedit.cuda.ops.CudaReduce.device;
-import static dev.dragedit.cuda.ops.CudaReduce.dim;
 
 public final class CudaShape {
     private CudaShape() {}
@@ -33,23 +33,11 @@ public final class CudaShape {
         if (xs == null || xs.length == 0) throw new IllegalArgumentException("concat: expected at least one tensor, found none");
         KernelDevice dev = device("concat", "xs[0]", xs[0]);
         for (int i = 1; i < xs.length; i++) sameDevice("concat", dev, "xs[" + i + "]", xs[i]);
-        int[] first = xs[0].shape();
-        if (first.length == 0) throw new IllegalArgumentException("concat: xs[0] has shape [], expected rank ≥ 1");
-        int d = dim("concat", "dim", dim, first.length);
-        int[] outShape = first.clone();
-        outShape[d] = 0;
-        for (int i = 0; i < xs.length; i++) {
-            int[] s = xs[i].shape();
-            boolean fits = s.length == first.length;
-            for (int k = 0; fits && k < s.length; k++) fits = k == d || s[k] == first[k];
-            if (!fits) {
-                int[] want = first.clone();
-                want[d] = -1;
-                throw new IllegalArgumentException("concat: xs[" + i + "] has shape " + str(s) + ", expected "
-                        + str(want).replace("-1", "*") + " to match xs[0] " + str(first) + " outside dim " + d);
-            }
-            outShape[d] += s[d];                            // sizes along dim add up
-        }
+        int[][] shapes = new int[xs.length][];
+        for (int i = 0; i < xs.length; i++) shapes[i] = xs[i].shape();
+        int[] first = shapes[0];
+        int d = ShapeOpShapes.concatDim(first, dim);
+        int[] outShape = ShapeOpShapes.concatShape(shapes, d);   // sizes along dim add up
         Tensor out = alloc(dev, outShape);
         int[] at = new int[first.length];
         for (Tensor x : xs) {
@@ -62,21 +50,12 @@ public final class CudaShape {
 
     // ------------------------------------------------------------------ slice
 
-    /** Python slice bounds: negative values count from the end, then both are clamped into [0, size]. */
-    private static int[] bounds(int start, int end, int size) {
-        int s = start < 0 ? start + size : start, e = end < 0 ? end + size : end;
-        s = Math.max(0, Math.min(s, size));
-        e = Math.max(s, Math.min(e, size));
-        return new int[]{s, e};
-    }
-
     public static Tensor slice(Tensor x, int dim, int start, int end) {
         KernelDevice dev = device("slice", "x", x);
         int[] shape = x.shape();
-        int d = dim("slice", "dim", dim, shape.length);
-        int[] se = bounds(start, end, shape[d]);
-        int[] outShape = shape.clone();
-        outShape[d] = se[1] - se[0];                        // [..., end − start, ...]
+        int d = ShapeOpShapes.dim("slice", "dim", dim, shape.length);
+        int[] se = ShapeOpShapes.bounds(start, end, shape[d]);
+        int[] outShape = ShapeOpShapes.slicedShape(shape, d, se);   // [..., end − start, ...]
         int[] from = new int[shape.length];
         from[d] = se[0];
         Tensor out = alloc(dev, outShape);
@@ -86,14 +65,11 @@ public final class CudaShape {
 
     public static Tensor sliceBackward(Tensor gy, int[] inShape, int dim, int start, int end) {
         KernelDevice dev = device("sliceBackward", "gy", gy);
-        shapeNotNull("sliceBackward", "inShape", inShape);
-        int d = dim("sliceBackward", "dim", dim, inShape.length);
-        int[] se = bounds(start, end, inShape[d]);
-        int[] gyShape = inShape.clone();
-        gyShape[d] = se[1] - se[0];
-        if (!Arrays.equals(gy.shape(), gyShape))
-            throw new IllegalArgumentException("sliceBackward: gy has shape " + str(gy.shape()) + ", expected " + str(gyShape)
-                    + " (inShape " + str(inShape) + " sliced to [" + se[0] + ", " + se[1] + ") along dim " + d + ")");
+        ShapeOpShapes.shapeNotNull("sliceBackward", "inShape", inShape);
+        int d = ShapeOpShapes.dim("sliceBackward", "dim", dim, inShape.length);
+        int[] se = ShapeOpShapes.bounds(start, end, inShape[d]);
+        int[] gyShape = gy.shape();
+        ShapeOpShapes.checkSliceGrad(gyShape, inShape, d, se);
         Tensor dx = alloc(dev, inShape);
         if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, 4L * dx.numel());   // outside the slice the gradient is 0
         int[] at = new int[inShape.length];
@@ -107,15 +83,7 @@ public final class CudaShape {
     public static Tensor pad(Tensor x, int[] pads, float value) {
         KernelDevice dev = device("pad", "x", x);
         int[] shape = x.shape();
-        checkPads("pad", pads, shape.length);
-        int[] outShape = shape.clone();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = shape.length - 1 - i;
-            outShape[d] = shape[d] + pads[2 * i] + pads[2 * i + 1];   // pads[2i] before, pads[2i+1] after dim d
-            if (outShape[d] < 0)
-                throw new IllegalArgumentException("pad: dimension " + d + " of x " + str(shape) + " with pads (" + pads[2 * i] + ", "
-                        + pads[2 * i + 1] + ") would have size " + outShape[d] + ", expected ≥ 0");
-        }
+        int[] outShape = ShapeOpShapes.paddedShape(shape, pads);
         Tensor out = alloc(dev, outShape);
         long n = out.numel();
         if (n > 0)
@@ -128,39 +96,17 @@ public final class CudaShape {
     public static Tensor padBackward(Tensor gy, int[] pads) {
         KernelDevice dev = device("padBackward", "gy", gy);
         int[] gyShape = gy.shape();
-        checkPads("padBackward", pads, gyShape.length);
-        int[] inShape = gyShape.clone();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = gyShape.length - 1 - i;
-            inShape[d] = gyShape[d] - pads[2 * i] - pads[2 * i + 1];
-            if (inShape[d] < 0)
-                throw new IllegalArgumentException("padBackward: gy " + str(gyShape) + " is too small for pads " + Arrays.toString(pads)
-                        + ": dimension " + d + " of the input would have size " + inShape[d]);
-        }
+        int[] inShape = ShapeOpShapes.unpaddedShape(gyShape, pads);
         Tensor dx = alloc(dev, inShape);
         if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, 4L * dx.numel());   // cropped elements get no gradient
         copyOverlap(dev, gy.devicePtr(), gyShape, dx.devicePtr(), inShape, pads, true);
         return dx;
     }
 
-    private static void checkPads(String op, int[] pads, int rank) {
-        if (pads == null) throw new IllegalArgumentException(op + ": pads is null, expected (lastBefore, lastAfter, ...)");
-        if (pads.length % 2 != 0 || pads.length > 2 * rank)
-            throw new IllegalArgumentException(op + ": pads " + Arrays.toString(pads) + " has " + pads.length
-                    + " entries, expected an even number ≤ 2·rank = " + 2 * rank);
-    }
-
     /** Copies what survives padding between the unpadded tensor u (index i) and the padded p (index i + before). */
     private static void copyOverlap(KernelDevice dev, long src, int[] srcShape, long dst, int[] dstShape, int[] pads, boolean backward) {
-        int rank = srcShape.length;
-        int[] srcStart = new int[rank], dstStart = new int[rank], box = srcShape.clone();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = rank - 1 - i, before = pads[2 * i];
-            int uStart = Math.max(0, -before), pStart = Math.max(0, before);
-            srcStart[d] = backward ? pStart : uStart;
-            dstStart[d] = backward ? uStart : pStart;
-            box[d] = Math.max(0, Math.min(srcShape[d] - srcStart[d], dstShape[d] - dstStart[d]));
-        }
+        int[][] overlap = ShapeOpShapes.padOverlap(srcShape, dstShape, pads, backward);
+        int[] srcStart = overlap[0], dstStart = overlap[1], box = overlap[2];
         copyBox(dev, src, srcShape, srcStart, dst, dstShape, dstStart, box);
     }
 
@@ -170,33 +116,18 @@ public final class CudaShape {
         KernelDevice dev = device("permute", "x", x);
         int[] shape = x.shape();
         int rank = shape.length;
-        if (perm == null || perm.length != rank)
-            throw new IllegalArgumentException("permute: perm " + (perm == null ? "null" : Arrays.toString(perm)) + " has "
-                    + (perm == null ? 0 : perm.length) + " entries, expected " + rank + " (the rank of x " + str(shape) + ")");
-        int[] p = new int[rank];
-        boolean[] seen = new boolean[rank];
-        for (int i = 0; i < rank; i++) {
-            p[i] = dim("permute", "perm entry", perm[i], rank);
-            if (seen[p[i]])
-                throw new IllegalArgumentException("permute: perm " + Arrays.toString(perm) + " names dimension " + p[i]
-                        + " twice, expected a permutation of 0.." + (rank - 1));
-            seen[p[i]] = true;
-        }
-        long[] inStr = strides(shape);
+        int[] p = ShapeOpShapes.permutation(perm, shape);
+        long[] inStr = ShapeOpShapes.strides(shape);
         int[] outShape = new int[rank];
         long[] s = new long[rank];
         for (int i = 0; i < rank; i++) { outShape[i] = shape[p[i]]; s[i] = inStr[p[i]]; }   // out dim i reads input dim p[i]
         Tensor out = alloc(dev, outShape);
         if (out.numel() == 0) return out;
         // Coalesce output dimensions (innermost first) that stay adjacent and in order in the input.
-        int[] n = new int[rank];
-        long[] cs = new long[rank];
-        int r = 0;
-        for (int i = rank - 1; i >= 0; i--) {
-            if (outShape[i] == 1) continue;
-            if (r > 0 && s[i] == cs[r - 1] * n[r - 1]) n[r - 1] *= outShape[i];
-            else { n[r] = outShape[i]; cs[r] = s[i]; r++; }
-        }
+        ShapeOpShapes.Runs runs = ShapeOpShapes.coalesce(outShape, s, null);
+        int[] n = runs.n();
+        long[] cs = runs.s1();
+        int r = runs.kept();
         if (r == 0) { dev.copy(out.devicePtr(), x.devicePtr(), 4); return out; }
         boolean swapLastTwo = r >= 2 && cs[1] == 1 && cs[0] == n[1] && (r == 2 || (r == 3 && cs[2] == (long) n[0] * n[1]));
         if (swapLastTwo) {
@@ -222,18 +153,14 @@ public final class CudaShape {
         long total = 1;
         for (int b : box) total *= b;
         if (total == 0) return;
-        long[] ss = strides(srcShape), ds = strides(dstShape);
+        long[] ss = ShapeOpShapes.strides(srcShape), ds = ShapeOpShapes.strides(dstShape);
         long srcBase = 0, dstBase = 0;
         for (int i = 0; i < rank; i++) { srcBase += srcStart[i] * ss[i]; dstBase += dstStart[i] * ds[i]; }
         // Coalesced dimensions from the innermost outwards: n[k], source stride cs[k], destination stride cd[k].
-        int[] n = new int[rank];
-        long[] cs = new long[rank], cd = new long[rank];
-        int r = 0;
-        for (int i = rank - 1; i >= 0; i--) {
-            if (box[i] == 1) continue;
-            if (r > 0 && ss[i] == cs[r - 1] * n[r - 1] && ds[i] == cd[r - 1] * n[r - 1]) n[r - 1] *= box[i];
-            else { n[r] = box[i]; cs[r] = ss[i]; cd[r] = ds[i]; r++; }
-        }
+        ShapeOpShapes.Runs runs = ShapeOpShapes.coalesce(box, ss, ds);
+        int[] n = runs.n();
+        long[] cs = runs.s1(), cd = runs.s2();
+        int r = runs.kept();
         if (r == 0) { dev.copy(dst + 4 * dstBase, src + 4 * srcBase, 4); return; }
         launchCopy(dev, src + 4 * srcBase, dst + 4 * dstBase, Arrays.copyOf(n, r), Arrays.copyOf(cs, r), Arrays.copyOf(cd, r));
     }
@@ -277,21 +204,6 @@ public final class CudaShape {
             throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
                     + ", expected the device of xs[0] (" + dev.name() + ")");
     }
-
-    private static void shapeNotNull(String op, String arg, int[] shape) {
-        if (shape == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected a shape");
-        for (int s : shape)
-            if (s < 0) throw new IllegalArgumentException(op + ": " + arg + " " + str(shape) + " has a negative dimension");
-    }
-
-    private static long[] strides(int[] shape) {
-        long[] s = new long[shape.length];
-        long acc = 1;
-        for (int i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]; }
-        return s;
-    }
-
-    private static String str(int[] shape) { return Arrays.toString(shape); }
 
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 

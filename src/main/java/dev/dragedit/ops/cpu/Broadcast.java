@@ -1,5 +1,5 @@
-// NumPy/PyTorch broadcasting for the CPU ops: the result shape of two operands, the strides with which an operand is
-// read in the result's index space (0 along broadcast dimensions), and a walk over the result in contiguous runs.
+// NumPy/PyTorch broadcasting for the CPU ops: a walk over the result in contiguous runs. The shape rules, operand
+// strides and dimension coalescing are shared with the CUDA backend in dev.dragedit.ops.shape.BroadcastPlan.
 //
 // The walk first coalesces dimensions: size-1 result dimensions are dropped, and neighbours merge whenever both
 // operands step through them as through one dimension. A same-shape pair becomes a single run; a per-channel [C, 1, 1]
@@ -9,6 +9,7 @@
 // Parallel.forRange; a range may start and end inside a run, so no thread ever gets less than the grain of work.
 package dev.dragedit.ops.cpu;
 
+import dev.dragedit.ops.shape.BroadcastPlan;
 import dev.dragedit.util.Parallel;
 
 final class Broadcast {
@@ -18,38 +19,13 @@ final class Broadcast {
     static final int GRAIN = 1 << 15;
 
     /** The broadcast shape of a and b, or an IllegalArgumentException naming op and both shapes. */
-    static int[] shape(String op, int[] a, int[] b) {
-        int r = Math.max(a.length, b.length);
-        int[] out = new int[r];
-        for (int i = 0; i < r; i++) {
-            int da = i < r - a.length ? 1 : a[i - (r - a.length)];
-            int db = i < r - b.length ? 1 : b[i - (r - b.length)];
-            if (da != db && da != 1 && db != 1)
-                throw new IllegalArgumentException(op + ": shapes " + ElementwiseChecks.str(a) + " and " + ElementwiseChecks.str(b)
-                        + " cannot be broadcast: dimension " + i + " of the result has sizes " + da + " and " + db);
-            out[i] = da == 1 ? db : da;
-        }
-        return out;
-    }
+    static int[] shape(String op, int[] a, int[] b) { return BroadcastPlan.shape(op, a, b); }
 
     /** True when {@code src} broadcasts to {@code out} (right-aligned, each dimension equal or 1). */
-    static boolean broadcastsTo(int[] src, int[] out) {
-        if (src.length > out.length) return false;
-        int lead = out.length - src.length;
-        for (int i = 0; i < src.length; i++) if (src[i] != out[lead + i] && src[i] != 1) return false;
-        return true;
-    }
+    static boolean broadcastsTo(int[] src, int[] out) { return BroadcastPlan.broadcastsTo(src, out); }
 
     /** Strides of a contiguous tensor of shape {@code src} read at the indices of {@code out}; 0 where it broadcasts. */
-    static int[] strides(int[] src, int[] out) {
-        int[] s = new int[out.length];
-        int lead = out.length - src.length, acc = 1;
-        for (int i = src.length - 1; i >= 0; i--) {
-            s[lead + i] = src[i] == 1 ? 0 : acc;
-            acc *= src[i];
-        }
-        return s;
-    }
+    static int[] strides(int[] src, int[] out) { return BroadcastPlan.strides(src, out); }
 
     /** One contiguous stretch of the result: len elements from oOff, operands from aOff/bOff stepping aStep/bStep (0 or 1). */
     interface Run {
@@ -65,17 +41,9 @@ final class Broadcast {
         for (int d : out) total *= d;
         if (total == 0) return;
         // Coalesce: keep non-1 dimensions, merging a dimension into the kept one inside it when both operands allow.
-        int[] size = new int[out.length], ta = new int[out.length], tb = new int[out.length];
-        int r = 0;
-        for (int i = out.length - 1; i >= 0; i--) {
-            if (out[i] == 1) continue;
-            if (r > 0 && sa[i] == ta[r - 1] * size[r - 1] && sb[i] == tb[r - 1] * size[r - 1]) {
-                size[r - 1] *= out[i];
-            } else {
-                size[r] = out[i]; ta[r] = sa[i]; tb[r] = sb[i];
-                r++;
-            }
-        }
+        BroadcastPlan plan = BroadcastPlan.of(out, sa, sb, 0);
+        int[] size = plan.size, ta = plan.sa, tb = plan.sb;
+        int r = plan.kept;
         if (r == 0) { body.run(0, 0, 0, 0, 0, 1); return; }
         // Dimension k of the coalesced walk is size[k], counted from the innermost (k = 0).
         final int rank = r;

@@ -1,5 +1,6 @@
 package dev.dragedit.ops.cpu;
 
+import dev.dragedit.ops.shape.ConvShapes;
 import dev.dragedit.util.Parallel;
 
 /**
@@ -24,6 +25,12 @@ record ConvGeometry(int n, int cin, int h, int w, int cout, int kh, int kw, int 
     static final long MAX_TILE_FLOATS = 16L * 1024 * 1024;
     /** A band size for work done by one thread at a time on a GEMM that parallelises itself. */
     static final long SERIAL_TILE_FLOATS = 1024 * 1024;
+
+    /** The validated geometry from {@link ConvShapes}, with this backend's tiling plan on top. */
+    static ConvGeometry of(ConvShapes.Geometry g) {
+        return new ConvGeometry(g.n(), g.cin(), g.h(), g.w(), g.cout(), g.kh(), g.kw(), g.ho(), g.wo(),
+                g.sh(), g.sw(), g.pt(), g.pl(), g.dh(), g.dw(), g.groups());
+    }
 
     int cg() { return cin / groups; }
     int coutg() { return cout / groups; }

@@ -1,15 +1,14 @@
 package dev.dragedit.ops.cpu;
 
 import dev.dragedit.ops.Conv2dParams;
+import dev.dragedit.ops.shape.ConvShapes;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
-
-import java.util.Arrays;
 
 /**
  * conv2d and conv_transpose2d with their backwards, as torch.nn.functional (NCHW, cross-correlation, zero
  * padding per side, dilation, groups). This class validates and maps shapes; the work is in {@link ConvKernels}
- * (im2col + {@link Gemm#sgemm}).
+ * (im2col + {@link Gemm#sgemm}); the checks and the geometry are {@link ConvShapes}, shared with the CUDA backend.
  * <p>
  * A transposed convolution is the adjoint of a convolution, so it is run on that convolution's geometry with the
  * roles swapped: conv2d's input is the transposed conv's output [N, Cout, Ho, Wo], conv2d's output is the transposed
@@ -31,7 +30,8 @@ final class CpuConv {
     public static Tensor[] conv2dBackward(Tensor gy, Tensor x, Tensor w, Conv2dParams p, boolean needX, boolean needW, boolean needBias) {
         ConvGeometry g = convGeometry("conv2dBackward", x, w, p);
         checkF32("conv2dBackward", "gy", gy);
-        checkShape("conv2dBackward", "gy", gy, new int[]{g.n(), g.cout(), g.ho(), g.wo()}, "[N, Cout, Ho, Wo]");
+        ConvShapes.checkShape("conv2dBackward", "gy", gy.shape(),
+                new int[]{g.n(), g.cout(), g.ho(), g.wo()}, "[N, Cout, Ho, Wo]");
         Tensor dx = null, dw = null, db = null;
         if (needX) {
             dx = Tensor.zeros(x.shape());                                           // [N, Cin, H, W]
@@ -60,7 +60,8 @@ final class CpuConv {
     public static Tensor[] convTranspose2dBackward(Tensor gy, Tensor x, Tensor w, Conv2dParams p, int outPadH, int outPadW, boolean needX, boolean needW, boolean needBias) {
         ConvGeometry g = transposeGeometry("convTranspose2dBackward", x, w, p, outPadH, outPadW);
         checkF32("convTranspose2dBackward", "gy", gy);
-        checkShape("convTranspose2dBackward", "gy", gy, new int[]{g.n(), g.cin(), g.h(), g.w()}, "[N, Cout, Ho, Wo]");
+        ConvShapes.checkShape("convTranspose2dBackward", "gy", gy.shape(),
+                new int[]{g.n(), g.cin(), g.h(), g.w()}, "[N, Cout, Ho, Wo]");
         Tensor dx = null, dw = null, db = null;
         if (needX) {
             dx = Tensor.zeros(x.shape());                                           // [N, Cin, H, W]
@@ -77,63 +78,19 @@ final class CpuConv {
         return new Tensor[]{dx, dw, db};
     }
 
-    // ---------------------------------------------------------------- validation and geometry
+    // ---------------------------------------------------------------- dtype/device checks, then the shared geometry
 
     private static ConvGeometry convGeometry(String op, Tensor x, Tensor w, Conv2dParams p) {
         checkF32(op, "x", x);
         checkF32(op, "w", w);
-        if (p == null) throw new IllegalArgumentException(op + ": params must not be null");
-        checkRank(op, "x", x, "[N, Cin, H, W]");
-        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), groups = p.groups();
-        if (cin % groups != 0)
-            throw new IllegalArgumentException(op + ": x has " + cin + " input channels (shape " + Arrays.toString(x.shape())
-                    + "), not divisible by groups=" + groups);
-        checkRank(op, "w", w, "[Cout, Cin/groups=" + cin / groups + ", kh, kw]");
-        int cout = w.dim(0), kh = w.dim(2), kw = w.dim(3);
-        if (w.dim(1) != cin / groups || kh < 1 || kw < 1)
-            throw new IllegalArgumentException(op + ": w has shape " + Arrays.toString(w.shape()) + ", expected [Cout, Cin/groups="
-                    + cin / groups + ", kh ≥ 1, kw ≥ 1]");
-        if (cout % groups != 0)
-            throw new IllegalArgumentException(op + ": w has " + cout + " output channels (shape " + Arrays.toString(w.shape())
-                    + "), not divisible by groups=" + groups);
-        int spanH = p.dilationH() * (kh - 1) + 1, spanW = p.dilationW() * (kw - 1) + 1;
-        int padH = h + p.padTop() + p.padBottom(), padW = wd + p.padLeft() + p.padRight();
-        if (padH < spanH || padW < spanW)
-            throw new IllegalArgumentException(op + ": padded input " + padH + "×" + padW + " (x " + Arrays.toString(x.shape())
-                    + " with padding) is smaller than the dilated kernel " + spanH + "×" + spanW);
-        return new ConvGeometry(n, cin, h, wd, cout, kh, kw, p.outH(h, kh), p.outW(wd, kw), p.strideH(), p.strideW(),
-                p.padTop(), p.padLeft(), p.dilationH(), p.dilationW(), groups);
+        return ConvGeometry.of(ConvShapes.conv(op, x.shape(), w.shape(), p));
     }
 
     /** The geometry of the convolution whose input gradient the transposed convolution is. */
     private static ConvGeometry transposeGeometry(String op, Tensor x, Tensor w, Conv2dParams p, int outPadH, int outPadW) {
         checkF32(op, "x", x);
         checkF32(op, "w", w);
-        if (p == null) throw new IllegalArgumentException(op + ": params must not be null");
-        checkRank(op, "x", x, "[N, Cin, H, W]");
-        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), groups = p.groups();
-        if (cin % groups != 0)
-            throw new IllegalArgumentException(op + ": x has " + cin + " input channels (shape " + Arrays.toString(x.shape())
-                    + "), not divisible by groups=" + groups);
-        checkRank(op, "w", w, "[Cin=" + cin + ", Cout/groups, kh, kw]");
-        int kh = w.dim(2), kw = w.dim(3), cout = w.dim(1) * groups;
-        if (w.dim(0) != cin || kh < 1 || kw < 1)
-            throw new IllegalArgumentException(op + ": w has shape " + Arrays.toString(w.shape()) + ", expected [Cin=" + cin
-                    + ", Cout/groups, kh ≥ 1, kw ≥ 1]");
-        if (outPadH < 0 || outPadW < 0
-                || (outPadH >= p.strideH() && outPadH >= p.dilationH()) || (outPadW >= p.strideW() && outPadW >= p.dilationW()))
-            throw new IllegalArgumentException(op + ": output padding " + outPadH + "×" + outPadW
-                    + " must be ≥ 0 and smaller than either stride (" + p.strideH() + "×" + p.strideW() + ") or dilation ("
-                    + p.dilationH() + "×" + p.dilationW() + ")");
-        long ho = (long) (h - 1) * p.strideH() - p.padTop() - p.padBottom() + (long) p.dilationH() * (kh - 1) + 1 + outPadH;
-        long wo = (long) (wd - 1) * p.strideW() - p.padLeft() - p.padRight() + (long) p.dilationW() * (kw - 1) + 1 + outPadW;
-        if (h < 1 || wd < 1 || ho < 1 || wo < 1)
-            throw new IllegalArgumentException(op + ": output size " + ho + "×" + wo + " from x " + Arrays.toString(x.shape())
-                    + ", kernel " + kh + "×" + kw + " and the padding is not positive");
-        if (ho > Integer.MAX_VALUE || wo > Integer.MAX_VALUE)
-            throw new IllegalArgumentException(op + ": output size " + ho + "×" + wo + " is too large");
-        return new ConvGeometry(n, cout, (int) ho, (int) wo, cin, kh, kw, h, wd, p.strideH(), p.strideW(),
-                p.padTop(), p.padLeft(), p.dilationH(), p.dilationW(), groups);
+        return ConvGeometry.of(ConvShapes.transpose(op, x.shape(), w.shape(), p, outPadH, outPadW));
     }
 
     private static void checkF32(String op, String arg, Tensor t) {
@@ -143,22 +100,9 @@ final class CpuConv {
                     + t.device().name());
     }
 
-    private static void checkRank(String op, String arg, Tensor t, String expected) {
-        if (t.rank() != 4)
-            throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape()) + ", expected " + expected);
-    }
-
-    private static void checkShape(String op, String arg, Tensor t, int[] shape, String names) {
-        if (!Arrays.equals(t.shape(), shape))
-            throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape()) + ", expected "
-                    + names + " = " + Arrays.toString(shape));
-    }
-
     private static void checkBias(String op, Tensor bias, int cout) {
         if (bias == null) return;
         checkF32(op, "bias", bias);
-        if (bias.rank() != 1 || bias.dim(0) != cout)
-            throw new IllegalArgumentException(op + ": bias has shape " + Arrays.toString(bias.shape()) + ", expected [Cout="
-                    + cout + "]");
+        ConvShapes.checkBias(op, bias.shape(), cout);
     }
 }

@@ -1,5 +1,6 @@
 package dev.dragedit.ops.cpu;
 
+import dev.dragedit.ops.shape.MatmulShapes;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Device;
 import dev.dragedit.tensor.Tensor;
@@ -23,33 +24,10 @@ final class CpuMatmul {
         requireF32("matmul", "a", a);
         requireF32("matmul", "b", b);
         int[] as = a.shape(), bs = b.shape();
-        if (as.length < 2)
-            throw new IllegalArgumentException("matmul: a has shape " + Arrays.toString(as) + ", expected at least 2 dimensions "
-                    + (transA ? "[..., K, M]" : "[..., M, K]"));
-        if (bs.length < 2)
-            throw new IllegalArgumentException("matmul: b has shape " + Arrays.toString(bs) + ", expected at least 2 dimensions "
-                    + (transB ? "[..., N, K]" : "[..., K, N]"));
-        int ra = as.length, rb = bs.length;
-        int m = transA ? as[ra - 1] : as[ra - 2], k = transA ? as[ra - 2] : as[ra - 1];
-        int kb = transB ? bs[rb - 1] : bs[rb - 2], n = transB ? bs[rb - 2] : bs[rb - 1];
-        if (k != kb)
-            throw new IllegalArgumentException("matmul: a has shape " + Arrays.toString(as) + (transA ? " (transposed)" : "")
-                    + " with K = " + k + ", so b " + (transB ? "(transposed) must be [..., N, " : "must be [..., ") + k
-                    + (transB ? "]" : ", N]") + ", found " + Arrays.toString(bs));
-
-        int rank = Math.max(ra, rb) - 2;
-        int[] batch = new int[rank];
-        for (int d = 0; d < rank; d++) {
-            int da = dimAligned(as, ra - 2, rank, d), db = dimAligned(bs, rb - 2, rank, d);
-            if (da != db && da != 1 && db != 1)
-                throw new IllegalArgumentException("matmul: batch dimensions of a " + Arrays.toString(as) + " and b "
-                        + Arrays.toString(bs) + " do not broadcast (" + da + " vs " + db + " at batch dimension " + d + ")");
-            batch[d] = da == 1 ? db : da;
-        }
-        int[] outShape = Arrays.copyOf(batch, rank + 2);
-        outShape[rank] = m;
-        outShape[rank + 1] = n;
-        Tensor y = Tensor.zeros(outShape);                     // [..., M, N]
+        MatmulShapes.Matmul mm = MatmulShapes.matmul(as, bs, transA, transB);
+        int ra = as.length, rb = bs.length, m = mm.m(), k = mm.k(), n = mm.n(), rank = mm.batch().length;
+        int[] batch = mm.batch();
+        Tensor y = Tensor.zeros(mm.out());                      // [..., M, N]
         int nb = (int) Tensor.numel(batch);
         if (nb == 0 || m == 0 || n == 0) return y;
 
@@ -73,23 +51,11 @@ final class CpuMatmul {
         return y;
     }
 
-    /** Size of batch dimension d (of {@code rank}, right-aligned) of a shape whose batch part has {@code own} dims. */
-    private static int dimAligned(int[] shape, int own, int rank, int d) {
-        int i = d - (rank - own);
-        return i < 0 ? 1 : shape[i];
-    }
-
     /** The element offset of each output batch's matrix in an operand, broadcast dimensions repeating it. */
     private static int[] batchOffsets(int[] shape, int[] batch, int matrixSize) {
-        int rank = batch.length, own = shape.length - 2;
         int nb = (int) Tensor.numel(batch);
-        int[] strides = new int[rank];                          // in matrices; 0 where broadcast
-        int s = 1;
-        for (int d = rank - 1; d >= 0; d--) {
-            int size = dimAligned(shape, own, rank, d);
-            strides[d] = size == 1 ? 0 : s;
-            s *= size;
-        }
+        int[] strides = MatmulShapes.matrixStrides(Arrays.copyOf(shape, shape.length - 2), batch);   // 0 where broadcast
+        int rank = batch.length;
         int[] off = new int[nb];
         for (int i = 0; i < nb; i++) {
             int rem = i, o = 0;
@@ -106,16 +72,9 @@ final class CpuMatmul {
         requireF32("linear", "x", x);
         requireF32("linear", "w", w);
         if (bias != null) requireF32("linear", "bias", bias);
-        int[] ws = w.shape(), xs = x.shape();
-        if (ws.length != 2)
-            throw new IllegalArgumentException("linear: w has shape " + Arrays.toString(ws) + ", expected [out, in]");
-        int out = ws[0], in = ws[1];
-        if (xs.length < 1 || xs[xs.length - 1] != in)
-            throw new IllegalArgumentException("linear: x has shape " + Arrays.toString(xs) + ", expected [..., in=" + in + "]");
-        if (bias != null && !Arrays.equals(bias.shape(), new int[]{out}))
-            throw new IllegalArgumentException("linear: bias has shape " + Arrays.toString(bias.shape()) + ", expected [out=" + out + "]");
-        int[] ys = xs.clone();
-        ys[ys.length - 1] = out;
+        MatmulShapes.Linear ls = MatmulShapes.linear(x.shape(), w.shape(), bias == null ? null : bias.shape());
+        int out = ls.out(), in = ls.in();
+        int[] xs = ls.x(), ys = ls.y();
         Tensor y = Tensor.zeros(ys);                             // [..., out]
         int rows = x.numel() / Math.max(1, in);
         if (in == 0) rows = y.numel() / Math.max(1, out);
@@ -135,23 +94,11 @@ final class CpuMatmul {
     public static Tensor[] linearBackward(Tensor gy, Tensor x, Tensor w, boolean needX, boolean needW, boolean needBias) {
         requireF32("linearBackward", "gy", gy);
         requireF32("linearBackward", "w", w);
-        int[] ws = w.shape();
-        if (ws.length != 2)
-            throw new IllegalArgumentException("linearBackward: w has shape " + Arrays.toString(ws) + ", expected [out, in]");
-        int out = ws[0], in = ws[1];
-        int[] gs = gy.shape();
-        if (gs.length < 1 || gs[gs.length - 1] != out)
-            throw new IllegalArgumentException("linearBackward: gy has shape " + Arrays.toString(gs) + ", expected [..., out=" + out + "]");
-        int[] xs = gs.clone();
-        xs[xs.length - 1] = in;
-        if (x != null) {
-            requireF32("linearBackward", "x", x);
-            if (!Arrays.equals(x.shape(), xs))
-                throw new IllegalArgumentException("linearBackward: x has shape " + Arrays.toString(x.shape())
-                        + ", expected " + Arrays.toString(xs) + " (gy's leading dimensions, then in=" + in + ")");
-        } else if (needW) {
-            throw new IllegalArgumentException("linearBackward: x is null, but it is needed for the gradient of w");
-        }
+        MatmulShapes.Linear ls = MatmulShapes.linearBackward(gy.shape(), w.shape());
+        int out = ls.out(), in = ls.in();
+        int[] gs = ls.y(), xs = ls.x();
+        if (x != null) requireF32("linearBackward", "x", x);
+        MatmulShapes.linearBackwardX(x == null ? null : x.shape(), ls, needW);
         int rows = (int) Tensor.numel(Arrays.copyOf(gs, gs.length - 1));
         float[] g = gy.data();
         Tensor dx = null, dw = null, db = null;

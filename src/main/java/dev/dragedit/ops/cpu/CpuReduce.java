@@ -12,6 +12,7 @@
 // float64-like accuracy while the inner loops stay in float lanes.
 package dev.dragedit.ops.cpu;
 
+import dev.dragedit.ops.shape.ReduceShapes;
 import dev.dragedit.tensor.Tensor;
 import dev.dragedit.util.Parallel;
 
@@ -33,33 +34,10 @@ final class CpuReduce {
 
     private static Tensor reduce(String op, Tensor x, int[] dims, boolean keepDim, boolean mean) {
         float[] xd = f32(op, "x", x);
-        if (dims == null) throw new IllegalArgumentException(op + ": dims is null, expected dimensions (empty for all)");
         int[] shape = x.shape();
-        int rank = shape.length;
-        boolean[] reduced = new boolean[rank];
-        if (dims.length == 0) Arrays.fill(reduced, true);
-        for (int d : dims) {
-            // A rank-0 tensor accepts dimension 0 or −1, as in PyTorch; there is nothing to reduce.
-            if (rank == 0) { ElementwiseChecks.dim(op, "dim", d, 1); continue; }
-            int r = ElementwiseChecks.dim(op, "dim", d, rank);
-            if (reduced[r])
-                throw new IllegalArgumentException(op + ": dim " + r + " appears more than once in dims " + Arrays.toString(dims));
-            reduced[r] = true;
-        }
-        long count = 1;
-        int kept = 0;
-        for (int i = 0; i < rank; i++) {
-            if (reduced[i]) count *= shape[i];
-            else kept++;
-        }
-        int[] outShape;                                     // reduced dims become 1 (keepDim) or disappear
-        if (keepDim) {
-            outShape = shape.clone();
-            for (int i = 0; i < rank; i++) if (reduced[i]) outShape[i] = 1;
-        } else {
-            outShape = new int[kept];
-            for (int i = 0, k = 0; i < rank; i++) if (!reduced[i]) outShape[k++] = shape[i];
-        }
+        boolean[] reduced = ReduceShapes.reducedDims(op, shape, dims);
+        long count = ReduceShapes.count(shape, reduced);
+        int[] outShape = ReduceShapes.outShape(shape, reduced, keepDim);   // reduced dims become 1 (keepDim) or disappear
         double scale = mean ? 1.0 / count : 1.0;
         return Tensor.of(reduceSum(xd, shape, reduced, scale), outShape);
     }
@@ -77,14 +55,10 @@ final class CpuReduce {
             return out;
         }
         // Coalesced runs from the innermost outwards: size[k], red[k], stride[k] (input strides).
-        int[] size = new int[shape.length];
-        boolean[] red = new boolean[shape.length];
-        int r = 0;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            if (shape[i] == 1) continue;
-            if (r > 0 && red[r - 1] == reduced[i]) size[r - 1] *= shape[i];
-            else { size[r] = shape[i]; red[r] = reduced[i]; r++; }
-        }
+        ReduceShapes.Runs runs = ReduceShapes.coalesce(shape, reduced);
+        int[] size = runs.size();
+        boolean[] red = runs.red();
+        int r = runs.runs();
         int[] stride = new int[r];
         for (int k = 0, acc = 1; k < r; k++) { stride[k] = acc; acc *= size[k]; }
         boolean anyReduced = false;

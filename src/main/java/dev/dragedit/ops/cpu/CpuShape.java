@@ -7,13 +7,11 @@
 // input, so both sides are read and written a cache line at a time.
 package dev.dragedit.ops.cpu;
 
+import dev.dragedit.ops.shape.ShapeOpShapes;
 import dev.dragedit.tensor.Tensor;
 import dev.dragedit.util.Parallel;
 
-import java.util.Arrays;
-
 import static dev.dragedit.ops.cpu.ElementwiseChecks.f32;
-import static dev.dragedit.ops.cpu.ElementwiseChecks.str;
 import static dev.dragedit.ops.cpu.ElementwiseChecks.strides;
 
 final class CpuShape {
@@ -26,23 +24,11 @@ final class CpuShape {
     public static Tensor concat(Tensor[] xs, int dim) {
         if (xs == null || xs.length == 0) throw new IllegalArgumentException("concat: expected at least one tensor, found none");
         for (int i = 0; i < xs.length; i++) f32("concat", "xs[" + i + "]", xs[i]);
-        int[] first = xs[0].shape();
-        if (first.length == 0) throw new IllegalArgumentException("concat: xs[0] has shape [], expected rank ≥ 1");
-        int d = ElementwiseChecks.dim("concat", "dim", dim, first.length);
-        int[] outShape = first.clone();
-        outShape[d] = 0;
-        for (int i = 0; i < xs.length; i++) {
-            int[] s = xs[i].shape();
-            boolean fits = s.length == first.length;
-            for (int k = 0; fits && k < s.length; k++) fits = k == d || s[k] == first[k];
-            if (!fits) {
-                int[] want = first.clone();
-                want[d] = -1;
-                throw new IllegalArgumentException("concat: xs[" + i + "] has shape " + str(s) + ", expected "
-                        + str(want).replace("-1", "*") + " to match xs[0] " + str(first) + " outside dim " + d);
-            }
-            outShape[d] += s[d];                            // sizes along dim add up
-        }
+        int[][] shapes = new int[xs.length][];
+        for (int i = 0; i < xs.length; i++) shapes[i] = xs[i].shape();
+        int[] first = shapes[0];
+        int d = ShapeOpShapes.concatDim(first, dim);
+        int[] outShape = ShapeOpShapes.concatShape(shapes, d);   // sizes along dim add up
         Tensor out = Tensor.zeros(outShape);
         int[] at = new int[first.length];
         for (Tensor x : xs) {
@@ -55,21 +41,12 @@ final class CpuShape {
 
     // ------------------------------------------------------------------ slice
 
-    /** Python slice bounds: negative values count from the end, then both are clamped into [0, size]. */
-    private static int[] bounds(int start, int end, int size) {
-        int s = start < 0 ? start + size : start, e = end < 0 ? end + size : end;
-        s = Math.max(0, Math.min(s, size));
-        e = Math.max(s, Math.min(e, size));
-        return new int[]{s, e};
-    }
-
     public static Tensor slice(Tensor x, int dim, int start, int end) {
         f32("slice", "x", x);
         int[] shape = x.shape();
-        int d = ElementwiseChecks.dim("slice", "dim", dim, shape.length);
-        int[] se = bounds(start, end, shape[d]);
-        int[] outShape = shape.clone();
-        outShape[d] = se[1] - se[0];                        // [..., end − start, ...]
+        int d = ShapeOpShapes.dim("slice", "dim", dim, shape.length);
+        int[] se = ShapeOpShapes.bounds(start, end, shape[d]);
+        int[] outShape = ShapeOpShapes.slicedShape(shape, d, se);   // [..., end − start, ...]
         int[] from = new int[shape.length];
         from[d] = se[0];
         Tensor out = Tensor.zeros(outShape);
@@ -79,14 +56,11 @@ final class CpuShape {
 
     public static Tensor sliceBackward(Tensor gy, int[] inShape, int dim, int start, int end) {
         f32("sliceBackward", "gy", gy);
-        ElementwiseChecks.shapeNotNull("sliceBackward", "inShape", inShape);
-        int d = ElementwiseChecks.dim("sliceBackward", "dim", dim, inShape.length);
-        int[] se = bounds(start, end, inShape[d]);
-        int[] gyShape = inShape.clone();
-        gyShape[d] = se[1] - se[0];
-        if (!Arrays.equals(gy.shape(), gyShape))
-            throw new IllegalArgumentException("sliceBackward: gy has shape " + str(gy.shape()) + ", expected " + str(gyShape)
-                    + " (inShape " + str(inShape) + " sliced to [" + se[0] + ", " + se[1] + ") along dim " + d + ")");
+        ShapeOpShapes.shapeNotNull("sliceBackward", "inShape", inShape);
+        int d = ShapeOpShapes.dim("sliceBackward", "dim", dim, inShape.length);
+        int[] se = ShapeOpShapes.bounds(start, end, inShape[d]);
+        int[] gyShape = gy.shape();
+        ShapeOpShapes.checkSliceGrad(gyShape, inShape, d, se);
         Tensor dx = Tensor.zeros(inShape);
         int[] at = new int[inShape.length];
         at[d] = se[0];
@@ -99,15 +73,7 @@ final class CpuShape {
     public static Tensor pad(Tensor x, int[] pads, float value) {
         f32("pad", "x", x);
         int[] shape = x.shape();
-        checkPads("pad", pads, shape.length);
-        int[] outShape = shape.clone();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = shape.length - 1 - i;
-            outShape[d] = shape[d] + pads[2 * i] + pads[2 * i + 1];   // pads[2i] before, pads[2i+1] after dim d
-            if (outShape[d] < 0)
-                throw new IllegalArgumentException("pad: dimension " + d + " of x " + str(shape) + " with pads (" + pads[2 * i] + ", "
-                        + pads[2 * i + 1] + ") would have size " + outShape[d] + ", expected ≥ 0");
-        }
+        int[] outShape = ShapeOpShapes.paddedShape(shape, pads);
         Tensor out = value == 0f ? Tensor.zeros(outShape) : Tensor.full(value, outShape);
         copyOverlap(x.data(), shape, out.data(), outShape, pads, false);
         return out;
@@ -116,25 +82,10 @@ final class CpuShape {
     public static Tensor padBackward(Tensor gy, int[] pads) {
         f32("padBackward", "gy", gy);
         int[] gyShape = gy.shape();
-        checkPads("padBackward", pads, gyShape.length);
-        int[] inShape = gyShape.clone();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = gyShape.length - 1 - i;
-            inShape[d] = gyShape[d] - pads[2 * i] - pads[2 * i + 1];
-            if (inShape[d] < 0)
-                throw new IllegalArgumentException("padBackward: gy " + str(gyShape) + " is too small for pads " + Arrays.toString(pads)
-                        + ": dimension " + d + " of the input would have size " + inShape[d]);
-        }
+        int[] inShape = ShapeOpShapes.unpaddedShape(gyShape, pads);
         Tensor dx = Tensor.zeros(inShape);
         copyOverlap(gy.data(), gyShape, dx.data(), inShape, pads, true);
         return dx;
-    }
-
-    private static void checkPads(String op, int[] pads, int rank) {
-        if (pads == null) throw new IllegalArgumentException(op + ": pads is null, expected (lastBefore, lastAfter, ...)");
-        if (pads.length % 2 != 0 || pads.length > 2 * rank)
-            throw new IllegalArgumentException(op + ": pads " + Arrays.toString(pads) + " has " + pads.length
-                    + " entries, expected an even number ≤ 2·rank = " + 2 * rank);
     }
 
     /**
@@ -142,15 +93,8 @@ final class CpuShape {
      * padded tensor p (index i + before): u → p for pad, p → u for its backward.
      */
     private static void copyOverlap(float[] src, int[] srcShape, float[] dst, int[] dstShape, int[] pads, boolean backward) {
-        int rank = srcShape.length;
-        int[] srcStart = new int[rank], dstStart = new int[rank], box = srcShape.clone();
-        for (int i = 0; i < pads.length / 2; i++) {
-            int d = rank - 1 - i, before = pads[2 * i];
-            int uStart = Math.max(0, -before), pStart = Math.max(0, before);
-            srcStart[d] = backward ? pStart : uStart;
-            dstStart[d] = backward ? uStart : pStart;
-            box[d] = Math.max(0, Math.min(srcShape[d] - srcStart[d], dstShape[d] - dstStart[d]));
-        }
+        int[][] overlap = ShapeOpShapes.padOverlap(srcShape, dstShape, pads, backward);
+        int[] srcStart = overlap[0], dstStart = overlap[1], box = overlap[2];
         copyBox(src, srcShape, srcStart, dst, dstShape, dstStart, box);
     }
 
@@ -166,13 +110,9 @@ final class CpuShape {
         int srcBase = 0, dstBase = 0;
         for (int i = 0; i < rank; i++) { srcBase += srcStart[i] * ss[i]; dstBase += dstStart[i] * ds[i]; }
         // Coalesced dimensions from the innermost outwards: n[k], source stride cs[k], destination stride cd[k].
-        int[] n = new int[rank], cs = new int[rank], cd = new int[rank];
-        int r = 0;
-        for (int i = rank - 1; i >= 0; i--) {
-            if (box[i] == 1) continue;
-            if (r > 0 && ss[i] == cs[r - 1] * n[r - 1] && ds[i] == cd[r - 1] * n[r - 1]) n[r - 1] *= box[i];
-            else { n[r] = box[i]; cs[r] = ss[i]; cd[r] = ds[i]; r++; }
-        }
+        ShapeOpShapes.Runs runs = ShapeOpShapes.coalesce(box, longs(ss), longs(ds));
+        int[] n = runs.n(), cs = ints(runs.s1()), cd = ints(runs.s2());
+        int r = runs.kept();
         if (r == 0) { dst[dstBase] = src[srcBase]; return; }
         final int dims = r, run = n[0], sStep = cs[0], dStep = cd[0], sb = srcBase, db = dstBase;
         int rows = (int) (total / run);
@@ -197,31 +137,16 @@ final class CpuShape {
         float[] xd = f32("permute", "x", x);
         int[] shape = x.shape();
         int rank = shape.length;
-        if (perm == null || perm.length != rank)
-            throw new IllegalArgumentException("permute: perm " + (perm == null ? "null" : Arrays.toString(perm)) + " has "
-                    + (perm == null ? 0 : perm.length) + " entries, expected " + rank + " (the rank of x " + str(shape) + ")");
-        int[] p = new int[rank];
-        boolean[] seen = new boolean[rank];
-        for (int i = 0; i < rank; i++) {
-            p[i] = ElementwiseChecks.dim("permute", "perm entry", perm[i], rank);
-            if (seen[p[i]])
-                throw new IllegalArgumentException("permute: perm " + Arrays.toString(perm) + " names dimension " + p[i]
-                        + " twice, expected a permutation of 0.." + (rank - 1));
-            seen[p[i]] = true;
-        }
+        int[] p = ShapeOpShapes.permutation(perm, shape);
         int[] inStr = strides(shape), outShape = new int[rank], s = new int[rank];
         for (int i = 0; i < rank; i++) { outShape[i] = shape[p[i]]; s[i] = inStr[p[i]]; }   // out dim i reads input dim p[i]
         Tensor out = Tensor.zeros(outShape);
         float[] o = out.data();
         if (xd.length == 0) return out;
         // Coalesce output dimensions (innermost first) that stay adjacent and in order in the input.
-        int[] n = new int[rank], cs = new int[rank];
-        int r = 0;
-        for (int i = rank - 1; i >= 0; i--) {
-            if (outShape[i] == 1) continue;
-            if (r > 0 && s[i] == cs[r - 1] * n[r - 1]) n[r - 1] *= outShape[i];
-            else { n[r] = outShape[i]; cs[r] = s[i]; r++; }
-        }
+        ShapeOpShapes.Runs runs = ShapeOpShapes.coalesce(outShape, longs(s), null);
+        int[] n = runs.n(), cs = ints(runs.s1());
+        int r = runs.kept();
         if (r == 0) { o[0] = xd[0]; return out; }
         int[] os = new int[r];
         for (int k = 0, acc = 1; k < r; k++) { os[k] = acc; acc *= n[k]; }
@@ -276,5 +201,20 @@ final class CpuShape {
                 }
             }
         });
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Strides widen to long for the shared coalescing; a CPU array's offsets fit in int, so they narrow back exactly. */
+    private static long[] longs(int[] a) {
+        long[] r = new long[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = a[i];
+        return r;
+    }
+
+    private static int[] ints(long[] a) {
+        int[] r = new int[a.length];
+        for (int i = 0; i < a.length; i++) r[i] = (int) a[i];
+        return r;
     }
 }

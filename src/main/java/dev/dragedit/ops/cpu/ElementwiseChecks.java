@@ -3,6 +3,7 @@
 // and what was found, before any work is done.
 package dev.dragedit.ops.cpu;
 
+import dev.dragedit.ops.shape.ShapeOpShapes;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Device;
 import dev.dragedit.tensor.Tensor;
@@ -28,19 +29,9 @@ final class ElementwiseChecks {
     }
 
     /** A dimension index in [0, rank); negative values count from the end. */
-    static int dim(String op, String what, int d, int rank) {
-        int r = d < 0 ? d + rank : d;
-        if (r < 0 || r >= rank)
-            throw new IllegalArgumentException(op + ": " + what + " " + d + " is out of range for a tensor of rank " + rank
-                    + ", expected " + -rank + " ≤ " + what + " < " + rank);
-        return r;
-    }
+    static int dim(String op, String what, int d, int rank) { return ShapeOpShapes.dim(op, what, d, rank); }
 
-    static void shapeNotNull(String op, String arg, int[] shape) {
-        if (shape == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected a shape");
-        for (int s : shape)
-            if (s < 0) throw new IllegalArgumentException(op + ": " + arg + " " + str(shape) + " has a negative dimension");
-    }
+    static void shapeNotNull(String op, String arg, int[] shape) { ShapeOpShapes.shapeNotNull(op, arg, shape); }
 
     static String str(int[] shape) { return Arrays.toString(shape); }
 
