@@ -8,6 +8,7 @@
 package dev.dragedit.ops.cpu;
 
 import dev.dragedit.ops.Unary;
+import dev.dragedit.ops.shape.ReduceShapes;
 import dev.dragedit.tensor.Tensor;
 import dev.dragedit.util.Parallel;
 
@@ -87,22 +88,9 @@ final class CpuElementwise {
      */
     public static Tensor sumTo(Tensor g, int[] shape) {
         f32("sumTo", "g", g);
-        ElementwiseChecks.shapeNotNull("sumTo", "shape", shape);
         int[] gs = g.shape();
-        int extra = Math.max(0, shape.length - gs.length);
-        for (int i = 0; i < extra; i++)
-            if (shape[i] != 1) throw sumToError(gs, shape);
-        int[] target = Arrays.copyOfRange(shape, extra, shape.length);  // shape without its surplus leading 1s
-        if (!Broadcast.broadcastsTo(target, gs)) throw sumToError(gs, shape);
-        boolean[] reduced = new boolean[gs.length];
-        int lead = gs.length - target.length;
-        for (int i = 0; i < gs.length; i++) reduced[i] = i < lead || (target[i - lead] == 1 && gs[i] != 1);
+        boolean[] reduced = ReduceShapes.sumToDims(gs, shape);
         return Tensor.of(CpuReduce.reduceSum(g.data(), gs, reduced, 1.0), shape);
-    }
-
-    private static IllegalArgumentException sumToError(int[] gs, int[] shape) {
-        return new IllegalArgumentException("sumTo: cannot sum a gradient of shape " + str(gs) + " down to " + str(shape)
-                + ": expected a shape that broadcasts to " + str(gs));
     }
 
     // ------------------------------------------------------------------ clamp
