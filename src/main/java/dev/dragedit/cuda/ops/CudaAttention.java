@@ -4,10 +4,14 @@ import dev.dragedit.cuda.DeviceBuffer;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.workspace;
+import static dev.dragedit.cuda.ops.CudaOpSupport.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 /**
  * Scaled dot-product attention and its backward on a {@link KernelDevice}, through the tiled (flash-attention
@@ -25,7 +29,7 @@ import java.util.Arrays;
  * Limits: D and Dv ≤ {@link #MAX_HEAD_DIM} (each lane holds up to 5 output columns; SD 1.5's 40, 80 and 160 fit).
  * Warps per block are chosen so the dynamic shared memory stays within 48 KiB (fewer warps for large head dims).
  * <p>
- * With {@code -Ddragedit.cuda.poison=true} (or {@link #poisonOutputs}) outputs and workspaces are filled with NaN
+ * With {@code -Ddragedit.cuda.poison=true} (or CudaOpSupport.poisonOutputs(true)) outputs and workspaces are filled with NaN
  * (bytes 0xFF) before the kernels run, so an element a kernel forgets to write shows up in a test.
  */
 public final class CudaAttention {
@@ -37,9 +41,6 @@ public final class CudaAttention {
     private static final int ROWS = 4, TILE = 32;
     private static final int MAX_WARPS = 8;
     private static final int SHARED_LIMIT = 48 * 1024;
-
-    /** Test hook (also -Ddragedit.cuda.poison=true): outputs and workspaces start as NaN instead of undefined. */
-    static volatile boolean poisonOutputs = Boolean.getBoolean("dragedit.cuda.poison");
 
     private record Dims(int b, int h, int lq, int lk, int d, int dv) {
         int heads() { return b * h; }
@@ -65,7 +66,7 @@ public final class CudaAttention {
         String op = "attentionBackward";
         KernelDevice dev = device(op, "q", q);
         Dims d = dims(op, dev, q, k, v);
-        sameDeviceF32(op, "gy", gy, dev);
+        sameDevice(op, "gy", gy, dev);
         int[] outShape = {d.b, d.h, d.lq, d.dv};
         if (!Arrays.equals(gy.shape(), outShape))
             throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape()) + ", expected "
@@ -128,8 +129,8 @@ public final class CudaAttention {
     }
 
     private static Dims dims(String op, KernelDevice dev, Tensor q, Tensor k, Tensor v) {
-        sameDeviceF32(op, "k", k, dev);
-        sameDeviceF32(op, "v", v, dev);
+        sameDevice(op, "k", k, dev);
+        sameDevice(op, "v", v, dev);
         if (q.rank() != 4)
             throw new IllegalArgumentException(op + ": q has shape " + Arrays.toString(q.shape()) + ", expected [B, H, Lq, D]");
         int b = q.dim(0), h = q.dim(1), lq = q.dim(2), hd = q.dim(3);
@@ -153,30 +154,4 @@ public final class CudaAttention {
         return (a + b - 1) / b;
     }
 
-    private static Tensor output(KernelDevice dev, int... shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
-        return t;
-    }
-
-    private static DeviceBuffer workspace(KernelDevice dev, long floats) {
-        DeviceBuffer b = DeviceBuffer.alloc(dev, Math.max(4, 4 * floats));
-        if (poisonOutputs) dev.memset(b.ptr(), 0xFF, Math.max(4, 4 * floats));
-        return b;
-    }
-
-    /** The device of the op's first tensor argument, which must be an F32 tensor on a kernel device. */
-    private static KernelDevice device(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (t.dtype() != DType.F32 || !t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found "
-                    + t.dtype() + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
-        return t.kernelDevice();
-    }
-
-    private static void sameDeviceF32(String op, String arg, Tensor t, KernelDevice dev) {
-        if (device(op, arg, t) != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + ", expected the device of the other inputs (" + dev.name() + ")");
-    }
 }

@@ -6,8 +6,10 @@ import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.Conv2dParams;
 import dev.dragedit.ops.shape.ConvShapes;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.requireDevice;
 
 /**
  * conv2d and conv_transpose2d with their backwards on a kernel device (the GPU or its emulation), with the semantics
@@ -31,8 +33,6 @@ public final class CudaConv {
 
     /** Bound on the im2col workspace, in floats (256 MB). Lowered by a test to force sample tiling. */
     static long maxWorkspaceFloats = 64L * 1024 * 1024;
-    /** When set, outputs are filled with NaN before the kernels write them (tests: finds unwritten elements). */
-    static volatile boolean poisonOutputs;
 
     private static final int THREADS = 256, MAX_BLOCKS = 65535;
 
@@ -271,24 +271,4 @@ public final class CudaConv {
         ConvShapes.checkBias(op, bias.shape(), cout);
     }
 
-    /** An uninitialised F32 output on dev (NaN-filled when {@link #poisonOutputs} is set). */
-    private static Tensor output(KernelDevice dev, int... shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
-        return t;
-    }
-
-    /** Checks that t is an F32 tensor on a kernel device, on {@code dev} when that is given, and returns its device. */
-    private static KernelDevice requireDevice(String op, String arg, Tensor t, KernelDevice dev) {
-        String where = dev == null ? "a kernel device" : dev.name();
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 tensor on " + where);
-        if (t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + ", expected F32");
-        if (!t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.device().name() + ", expected a tensor on " + where);
-        if (dev != null && t.kernelDevice() != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + " (another device instance), expected the device of the first argument, " + dev.name());
-        return t.kernelDevice();
-    }
 }

@@ -17,10 +17,13 @@ import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.AdamParams;
 import dev.dragedit.ops.Unary;
 import dev.dragedit.ops.shape.BroadcastPlan;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 public final class CudaElementwise {
     private CudaElementwise() {}
@@ -30,11 +33,6 @@ public final class CudaElementwise {
     static final int MAX_BLOCKS = 8192;
     /** The dimensions of a coalesced broadcast one launch takes (the kernels' scalar parameters). */
     static final int MAX_RANK = 6;
-
-    /** When set, every output buffer is filled with NaN (0xFF bytes) before its kernel runs: tests see unwritten elements. */
-    private static volatile boolean poisonOutputs;
-
-    static void poisonOutputs(boolean on) { poisonOutputs = on; }
 
     // ------------------------------------------------------------------ broadcasting arithmetic
 
@@ -48,7 +46,7 @@ public final class CudaElementwise {
 
     private static Tensor binary(String op, Tensor a, Tensor b) {
         KernelDevice dev = device(op, "a", a);
-        sameDevice(op, dev, "b", b);
+        sameDevice(op, "b", b, dev);
         int[] outShape = BroadcastPlan.shape(op, a.shape(), b.shape());
         Tensor out = output(dev, outShape);
         int n = out.numel();
@@ -105,7 +103,7 @@ public final class CudaElementwise {
 
     public static Tensor clampBackward(Tensor gy, Tensor x, float lo, float hi) {
         KernelDevice dev = device("clampBackward", "gy", gy);
-        sameDevice("clampBackward", dev, "x", x);
+        sameDevice("clampBackward", "x", x, dev);
         sameShape("clampBackward", "x", x, "gy", gy);
         Tensor dx = output(dev, x.shape());
         int n = dx.numel();
@@ -149,7 +147,7 @@ public final class CudaElementwise {
         if (f == null) throw new IllegalArgumentException("unaryBackward: f is null, expected a Unary function");
         String op = "unaryBackward " + f;
         KernelDevice dev = device(op, "gy", gy);
-        sameDevice(op, dev, "x", x);
+        sameDevice(op, "x", x, dev);
         sameShape(op, "x", x, "gy", gy);
         Tensor dx = output(dev, x.shape());
         int n = dx.numel();
@@ -181,7 +179,7 @@ public final class CudaElementwise {
 
     public static Tensor gegluBackward(Tensor gy, Tensor x) {
         KernelDevice dev = device("gegluBackward", "gy", gy);
-        sameDevice("gegluBackward", dev, "x", x);
+        sameDevice("gegluBackward", "x", x, dev);
         int n = gegluHalf("gegluBackward", x);
         int[] yShape = x.shape();
         yShape[yShape.length - 1] = n;
@@ -200,9 +198,9 @@ public final class CudaElementwise {
     /** One in-place step at 1-based {@code step}, as CpuOptim.adamStep: the same per-step scalars, computed the same way. */
     public static void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, int step, AdamParams hp) {
         KernelDevice dev = device("adamStep", "param", param);
-        sameDevice("adamStep", dev, "grad", grad);
-        sameDevice("adamStep", dev, "m", m);
-        sameDevice("adamStep", dev, "v", v);
+        sameDevice("adamStep", "grad", grad, dev);
+        sameDevice("adamStep", "m", m, dev);
+        sameDevice("adamStep", "v", v, dev);
         sameShape("adamStep", "param", param, "grad", grad);
         sameShape("adamStep", "param", param, "m", m);
         sameShape("adamStep", "param", param, "v", v);
@@ -246,29 +244,7 @@ public final class CudaElementwise {
         dev.launch(kernel, grid((n + 3L) / 4), Dim3.of(BLOCK), 0, args);
     }
 
-    private static Tensor output(KernelDevice dev, int[] shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
-        return t;
-    }
-
     // ------------------------------------------------------------------ argument checks
-
-    /** The device of an F32 device tensor, or an IllegalArgumentException naming op and argument. */
-    static KernelDevice device(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (!t.onDevice() || t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found " + t.dtype()
-                    + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
-        return t.kernelDevice();
-    }
-
-    static void sameDevice(String op, KernelDevice dev, String arg, Tensor t) {
-        KernelDevice other = device(op, arg, t);
-        if (other != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + other.name() + ", expected the device of the first argument, "
-                    + dev.name());
-    }
 
     static void sameShape(String op, String an, Tensor a, String bn, Tensor b) {
         if (!a.sameShape(b))

@@ -5,10 +5,12 @@ import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.shape.MatmulShapes;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.requireDevice;
 
 /**
  * Batched matmul, linear and the linear backward on a kernel device (the GPU or its emulation), with the semantics of
@@ -29,12 +31,6 @@ public final class CudaMatmul {
     static int maxGridYZ = 65535;
     /** Rows one block of the column-sum kernel sums in the first of two passes. */
     static final int BIAS_ROWS_PER_CHUNK = 256;
-
-    /**
-     * When set, every output is filled with NaN (all bits set) before the kernels write it, so a test sees any
-     * element a kernel fails to write. Off outside tests: it costs a memset per output.
-     */
-    static volatile boolean poisonOutputs;
 
     // ------------------------------------------------------------------------------------------------ matmul
 
@@ -206,26 +202,4 @@ public final class CudaMatmul {
 
     // ------------------------------------------------------------------------------------------------ helpers
 
-    /** An uninitialised F32 output on dev (NaN-filled when {@link #poisonOutputs} is set). */
-    private static Tensor output(KernelDevice dev, int... shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
-        return t;
-    }
-
-    /**
-     * Checks that t is an F32 tensor on a kernel device, on {@code dev} when that is given, and returns its device.
-     */
-    private static KernelDevice requireDevice(String op, String arg, Tensor t, KernelDevice dev) {
-        String where = dev == null ? "a kernel device" : dev.name();
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 tensor on " + where);
-        if (t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + ", expected F32");
-        if (!t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.device().name() + ", expected a tensor on " + where);
-        if (dev != null && t.kernelDevice() != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + " (another device instance), expected the device of the first argument, " + dev.name());
-        return t.kernelDevice();
-    }
 }

@@ -4,10 +4,14 @@ import dev.dragedit.cuda.DeviceBuffer;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.workspace;
+import static dev.dragedit.cuda.ops.CudaOpSupport.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 /**
  * GroupNorm, LayerNorm (last dimension) and softmax (last dimension) with their backwards on a {@link KernelDevice},
@@ -22,7 +26,7 @@ import java.util.Arrays;
  * {@link #PARAM_CHUNK_ROWS} rows into a device workspace, then summed in a fixed order by a second kernel — so they
  * are bit-for-bit reproducible.
  * <p>
- * With {@code -Ddragedit.cuda.poison=true} (or {@link #poisonOutputs}) every output and workspace is filled with
+ * With {@code -Ddragedit.cuda.poison=true} (or CudaOpSupport.poisonOutputs(true)) every output and workspace is filled with
  * NaN (bytes 0xFF) before the kernels run, so an element a kernel forgets to write shows up in a test.
  */
 public final class CudaNorm {
@@ -36,9 +40,6 @@ public final class CudaNorm {
     static final int PARAM_CHUNK_ROWS = 64;
     /** Elements each thread of a block-wide reduction should handle at least. */
     private static final int ELEMS_PER_THREAD = 8;
-
-    /** Test hook (also -Ddragedit.cuda.poison=true): outputs and workspaces start as NaN instead of undefined. */
-    static volatile boolean poisonOutputs = Boolean.getBoolean("dragedit.cuda.poison");
 
     // ---------------------------------------------------------------- GroupNorm
 
@@ -61,7 +62,7 @@ public final class CudaNorm {
         String op = "groupNormBackward";
         KernelDevice dev = device(op, "x", x);
         int[] d = groupDims(op, x, groups);   // {N, C, spatial}
-        sameDeviceF32(op, "gy", gy, dev);
+        sameDevice(op, "gy", gy, dev);
         sameShape(op, "gy", gy, x.shape(), "the shape of x");
         vectorOrNull(op, "gamma", gamma, d[1], "C", dev);
         int n = d[0], c = d[1];
@@ -119,7 +120,7 @@ public final class CudaNorm {
         String op = "layerNormBackward";
         KernelDevice dev = device(op, "x", x);
         int dim = lastDim(op, x);
-        sameDeviceF32(op, "gy", gy, dev);
+        sameDevice(op, "gy", gy, dev);
         sameShape(op, "gy", gy, x.shape(), "the shape of x");
         vectorOrNull(op, "gamma", gamma, dim, "D", dev);
         Tensor dx = output(dev, x.shape());   // [..., D] like x
@@ -172,7 +173,7 @@ public final class CudaNorm {
     public static Tensor softmaxBackward(Tensor gy, Tensor y) {
         String op = "softmaxBackward";
         KernelDevice dev = device(op, "y", y);
-        sameDeviceF32(op, "gy", gy, dev);
+        sameDevice(op, "gy", gy, dev);
         sameShape(op, "gy", gy, y.shape(), "the shape of the softmax output y");
         Tensor dx = output(dev, y.shape());   // same shape as y
         if (y.numel() == 0) return dx;
@@ -210,40 +211,13 @@ public final class CudaNorm {
                 KernelArgs.create().ptr(part).ptr(out.devicePtr()).i32(rows).i32(cols));
     }
 
-    private static Tensor output(KernelDevice dev, int... shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
-        return t;
-    }
-
-    private static DeviceBuffer workspace(KernelDevice dev, long floats) {
-        DeviceBuffer b = DeviceBuffer.alloc(dev, Math.max(4, 4 * floats));
-        if (poisonOutputs) dev.memset(b.ptr(), 0xFF, Math.max(4, 4 * floats));
-        return b;
-    }
-
     private static long ptrOrNull(Tensor t) {
         return t == null ? 0 : t.devicePtr();
     }
 
-    /** The device of the op's first tensor argument, which must be an F32 tensor on a kernel device. */
-    private static KernelDevice device(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (t.dtype() != DType.F32 || !t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found "
-                    + t.dtype() + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
-        return t.kernelDevice();
-    }
-
-    private static void sameDeviceF32(String op, String arg, Tensor t, KernelDevice dev) {
-        if (device(op, arg, t) != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + ", expected the device of the other inputs (" + dev.name() + ")");
-    }
-
     private static void vectorOrNull(String op, String arg, Tensor t, int n, String what, KernelDevice dev) {
         if (t == null) return;
-        sameDeviceF32(op, arg, t, dev);
+        sameDevice(op, arg, t, dev);
         if (t.rank() != 1 || t.dim(0) != n)
             throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape())
                     + ", expected [" + what + "=" + n + "]");

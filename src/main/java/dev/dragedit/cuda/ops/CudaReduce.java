@@ -15,10 +15,13 @@ import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.shape.ReduceShapes;
 import dev.dragedit.ops.shape.ShapeOpShapes;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.deviceCpuFirst;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 public final class CudaReduce {
     private CudaReduce() {}
@@ -35,9 +38,6 @@ public final class CudaReduce {
     /** Rows up to this length are summed by one warp each (a block per row would leave most threads idle). */
     private static final int WARP_ROW_MAX = 1024;
 
-    /** Test hook: when set, every output buffer is filled with NaN (bytes 0xFF) before the kernels write it. */
-    static volatile boolean poisonOutputs;
-
     // ------------------------------------------------------------------ sum, mean, sumTo
 
     public static Tensor sum(Tensor x, int[] dims, boolean keepDim) { return reduce("sum", x, dims, keepDim, false); }
@@ -45,7 +45,7 @@ public final class CudaReduce {
     public static Tensor mean(Tensor x, int[] dims, boolean keepDim) { return reduce("mean", x, dims, keepDim, true); }
 
     private static Tensor reduce(String op, Tensor x, int[] dims, boolean keepDim, boolean mean) {
-        KernelDevice dev = device(op, "x", x);
+        KernelDevice dev = deviceCpuFirst(op, "x", x);
         int[] shape = x.shape();
         boolean[] reduced = ReduceShapes.reducedDims(op, shape, dims);
         long count = ReduceShapes.count(shape, reduced);
@@ -59,7 +59,7 @@ public final class CudaReduce {
      * {@code shape} lacks and those where it has size 1. Extra leading 1s in {@code shape} are allowed.
      */
     public static Tensor sumTo(Tensor g, int[] shape) {
-        KernelDevice dev = device("sumTo", "g", g);
+        KernelDevice dev = deviceCpuFirst("sumTo", "g", g);
         int[] gs = g.shape();
         boolean[] reduced = ReduceShapes.sumToDims(gs, shape);
         return reduceSum(dev, g, gs, reduced, 1f, shape.clone());
@@ -67,7 +67,7 @@ public final class CudaReduce {
 
     /** scale·Σ of x over the dimensions flagged in {@code reduced}, as a new device tensor of shape outShape. */
     private static Tensor reduceSum(KernelDevice dev, Tensor x, int[] shape, boolean[] reduced, float scale, int[] outShape) {
-        Tensor out = alloc(dev, outShape);
+        Tensor out = output(dev, outShape);
         int outCount = out.numel();
         if (outCount == 0) return out;
         if (x.numel() == 0) {                               // an empty sum: rows of length 0 give 0·scale
@@ -92,7 +92,7 @@ public final class CudaReduce {
             for (int j = 0; j < k; j++) inner *= size[j];
             for (int j = k + 1; j < size.length; j++) outer *= size[j];
             boolean last = pass == passes;
-            Tensor next = last ? out : alloc(dev, new int[]{(int) (outer * inner)});   // [outer, inner]
+            Tensor next = last ? out : output(dev, new int[]{(int) (outer * inner)});   // [outer, inner]
             middlePass(dev, cur.devicePtr(), next.devicePtr(), (int) outer, size[k], (int) inner, last ? scale : 1f);
             if (cur != x) cur.release();
             cur = next;
@@ -120,7 +120,7 @@ public final class CudaReduce {
             launchMiddle(dev, x, y, outer, R, inner, 1, scale);
             return;
         }
-        Tensor partial = alloc(dev, new int[]{outer * splits * inner});   // [outer, splits, inner]
+        Tensor partial = output(dev, new int[]{outer * splits * inner});   // [outer, splits, inner]
         launchMiddle(dev, x, partial.devicePtr(), outer, R, inner, splits, 1f);
         launchMiddle(dev, partial.devicePtr(), y, outer, splits, inner, 1, scale);
         partial.release();
@@ -153,18 +153,18 @@ public final class CudaReduce {
     public static Tensor mseLoss(Tensor a, Tensor b) { return loss("mseLoss", "mseloss_fwd_f32", a, b); }
 
     private static Tensor loss(String op, String kernel, Tensor a, Tensor b) {
-        KernelDevice dev = device(op, "a", a);
-        sameDevice(op, dev, "b", b);
+        KernelDevice dev = deviceCpuFirst(op, "a", a);
+        sameDevice(op, "b", b, dev);
         sameShape(op, a, b);
         int n = a.numel();
-        Tensor out = alloc(dev, new int[0]);                // [] — a mean of nothing is 0·∞ = NaN, as in PyTorch
+        Tensor out = output(dev, new int[0]);                // [] — a mean of nothing is 0·∞ = NaN, as in PyTorch
         float scale = (float) (1.0 / n);
         if (n == 0) {
             rowsPass(dev, out.devicePtr(), out.devicePtr(), 1, 0, scale);
             return out;
         }
         int blocks = Math.min(ceilDiv(n, ROWS_THREADS), MAX_LOSS_BLOCKS);
-        Tensor partial = alloc(dev, new int[]{blocks});     // one partial sum per block
+        Tensor partial = output(dev, new int[]{blocks});     // one partial sum per block
         dev.launch(kernel, Dim3.of(blocks), Dim3.of(ROWS_THREADS), 0,
                 KernelArgs.create().ptr(a.devicePtr()).ptr(b.devicePtr()).ptr(partial.devicePtr()).i32(n));
         rowsPass(dev, partial.devicePtr(), out.devicePtr(), 1, blocks, scale);
@@ -182,15 +182,15 @@ public final class CudaReduce {
 
     /** d/da of gy·mean(|a − b|) = gy·sign(a − b)/n, or of gy·mean((a − b)²) = 2·gy·(a − b)/n. */
     private static Tensor lossBackward(String op, String kernel, Tensor gy, Tensor a, Tensor b, double factor) {
-        KernelDevice dev = device(op, "gy", gy);
-        sameDevice(op, dev, "a", a);
-        sameDevice(op, dev, "b", b);
+        KernelDevice dev = deviceCpuFirst(op, "gy", gy);
+        sameDevice(op, "a", a, dev);
+        sameDevice(op, "b", b, dev);
         if (gy.numel() != 1)
             throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape())
                     + ", expected one element (the loss is a scalar)");
         sameShape(op, a, b);
         int n = a.numel();
-        Tensor dx = alloc(dev, a.shape());
+        Tensor dx = output(dev, a.shape());
         if (n == 0) return dx;
         dev.launch(kernel, Dim3.of(Math.min(ceilDiv(n, ROWS_THREADS), 4096)), Dim3.of(ROWS_THREADS), 0,
                 KernelArgs.create().ptr(gy.devicePtr()).ptr(a.devicePtr()).ptr(b.devicePtr()).ptr(dx.devicePtr())
@@ -200,21 +200,6 @@ public final class CudaReduce {
 
     // ------------------------------------------------------------------ helpers
 
-    static KernelDevice device(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (!t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " is on the CPU, expected an F32 tensor on a kernel device");
-        if (t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + arg + " has dtype " + t.dtype() + ", expected F32");
-        return t.kernelDevice();
-    }
-
-    private static void sameDevice(String op, KernelDevice dev, String arg, Tensor t) {
-        if (device(op, arg, t) != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + ", expected the device of the first argument (" + dev.name() + ")");
-    }
-
     private static void sameShape(String op, Tensor a, Tensor b) {
         if (!a.sameShape(b))
             throw new IllegalArgumentException(op + ": b has shape " + Arrays.toString(b.shape()) + ", expected the shape of a "
@@ -222,12 +207,6 @@ public final class CudaReduce {
     }
 
     static int dim(String op, String what, int d, int rank) { return ShapeOpShapes.dim(op, what, d, rank); }
-
-    private static Tensor alloc(KernelDevice dev, int[] shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs && t.numel() > 0) dev.memset(t.devicePtr(), 0xFF, 4L * t.numel());
-        return t;
-    }
 
     private static int ceilDiv(long a, long b) { return (int) ((a + b - 1) / b); }
 

@@ -3,10 +3,13 @@ package dev.dragedit.cuda.ops;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 /**
  * Resampling ops on a {@link KernelDevice} through the kernels of kernels/sampling.cu: nearest 2× upsample, bilinear
@@ -21,7 +24,7 @@ import java.util.Arrays;
  * gather per input pixel and are deterministic; gridSampleBackward's dx is scattered with float atomics, so its
  * rounding may vary from run to run (dgrid does not).
  * <p>
- * With {@code -Ddragedit.cuda.poison=true} (or {@link #poisonOutputs}) outputs are filled with NaN (bytes 0xFF)
+ * With {@code -Ddragedit.cuda.poison=true} (or CudaOpSupport.poisonOutputs(true)) outputs are filled with NaN (bytes 0xFF)
  * before the kernels run, so an element a kernel forgets to write shows up in a test.
  */
 public final class CudaSampling {
@@ -33,9 +36,6 @@ public final class CudaSampling {
     private static final int MAX_BLOCKS = 1 << 20;
     /** Channels a grid-sample forward thread handles with one set of taps. */
     static final int GRID_CHANNELS_PER_THREAD = 8;
-
-    /** Test hook (also -Ddragedit.cuda.poison=true): outputs start as NaN instead of undefined. */
-    static volatile boolean poisonOutputs = Boolean.getBoolean("dragedit.cuda.poison");
 
     // ---------------------------------------------------------------- nearest 2×
 
@@ -192,12 +192,6 @@ public final class CudaSampling {
         return Dim3.of((int) Math.min(MAX_BLOCKS, (total + BLOCK - 1) / BLOCK));
     }
 
-    private static Tensor output(KernelDevice dev, int... shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs && t.numel() > 0) dev.memset(t.devicePtr(), 0xFF, t.sizeBytes());
-        return t;
-    }
-
     private static int[] planeShape(String op, String arg, Tensor t, String layout) {
         int[] s = t.shape();
         if (s.length < 2)
@@ -211,18 +205,4 @@ public final class CudaSampling {
                     + ", expected a non-empty " + which + " size in the last two dims");
     }
 
-    /** The device of the op's first tensor argument, which must be an F32 tensor on a kernel device. */
-    private static KernelDevice device(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (t.dtype() != DType.F32 || !t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found "
-                    + t.dtype() + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
-        return t.kernelDevice();
-    }
-
-    private static void sameDevice(String op, String arg, Tensor t, KernelDevice dev) {
-        if (device(op, arg, t) != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + ", expected the device of the other inputs (" + dev.name() + ")");
-    }
 }

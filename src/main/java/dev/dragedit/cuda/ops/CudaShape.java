@@ -17,28 +17,28 @@ import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
-import static dev.dragedit.cuda.ops.CudaReduce.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.deviceCpuFirst;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
+
 
 public final class CudaShape {
     private CudaShape() {}
 
     private static final int THREADS = 256, MAX_BLOCKS = 4096, MAX_RANK = 6, TILE = 32, TILE_ROWS = 8, MAX_GRID_Z = 65535;
 
-    /** Test hook: when set, every output buffer is filled with NaN (bytes 0xFF) before the kernels write it. */
-    static volatile boolean poisonOutputs;
-
     // ------------------------------------------------------------------ concat
 
     public static Tensor concat(Tensor[] xs, int dim) {
         if (xs == null || xs.length == 0) throw new IllegalArgumentException("concat: expected at least one tensor, found none");
-        KernelDevice dev = device("concat", "xs[0]", xs[0]);
-        for (int i = 1; i < xs.length; i++) sameDevice("concat", dev, "xs[" + i + "]", xs[i]);
+        KernelDevice dev = deviceCpuFirst("concat", "xs[0]", xs[0]);
+        for (int i = 1; i < xs.length; i++) sameDevice("concat", "xs[" + i + "]", xs[i], dev);
         int[][] shapes = new int[xs.length][];
         for (int i = 0; i < xs.length; i++) shapes[i] = xs[i].shape();
         int[] first = shapes[0];
         int d = ShapeOpShapes.concatDim(first, dim);
         int[] outShape = ShapeOpShapes.concatShape(shapes, d);   // sizes along dim add up
-        Tensor out = alloc(dev, outShape);
+        Tensor out = output(dev, outShape);
         int[] at = new int[first.length];
         for (Tensor x : xs) {
             int[] s = x.shape();
@@ -51,26 +51,26 @@ public final class CudaShape {
     // ------------------------------------------------------------------ slice
 
     public static Tensor slice(Tensor x, int dim, int start, int end) {
-        KernelDevice dev = device("slice", "x", x);
+        KernelDevice dev = deviceCpuFirst("slice", "x", x);
         int[] shape = x.shape();
         int d = ShapeOpShapes.dim("slice", "dim", dim, shape.length);
         int[] se = ShapeOpShapes.bounds(start, end, shape[d]);
         int[] outShape = ShapeOpShapes.slicedShape(shape, d, se);   // [..., end − start, ...]
         int[] from = new int[shape.length];
         from[d] = se[0];
-        Tensor out = alloc(dev, outShape);
+        Tensor out = output(dev, outShape);
         copyBox(dev, x.devicePtr(), shape, from, out.devicePtr(), outShape, new int[shape.length], outShape);
         return out;
     }
 
     public static Tensor sliceBackward(Tensor gy, int[] inShape, int dim, int start, int end) {
-        KernelDevice dev = device("sliceBackward", "gy", gy);
+        KernelDevice dev = deviceCpuFirst("sliceBackward", "gy", gy);
         ShapeOpShapes.shapeNotNull("sliceBackward", "inShape", inShape);
         int d = ShapeOpShapes.dim("sliceBackward", "dim", dim, inShape.length);
         int[] se = ShapeOpShapes.bounds(start, end, inShape[d]);
         int[] gyShape = gy.shape();
         ShapeOpShapes.checkSliceGrad(gyShape, inShape, d, se);
-        Tensor dx = alloc(dev, inShape);
+        Tensor dx = output(dev, inShape);
         if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, 4L * dx.numel());   // outside the slice the gradient is 0
         int[] at = new int[inShape.length];
         at[d] = se[0];
@@ -81,10 +81,10 @@ public final class CudaShape {
     // ------------------------------------------------------------------ pad
 
     public static Tensor pad(Tensor x, int[] pads, float value) {
-        KernelDevice dev = device("pad", "x", x);
+        KernelDevice dev = deviceCpuFirst("pad", "x", x);
         int[] shape = x.shape();
         int[] outShape = ShapeOpShapes.paddedShape(shape, pads);
-        Tensor out = alloc(dev, outShape);
+        Tensor out = output(dev, outShape);
         long n = out.numel();
         if (n > 0)
             dev.launch("shape_fill_fwd_f32", Dim3.of((int) Math.min(ceilDiv(n, THREADS), MAX_BLOCKS)), Dim3.of(THREADS), 0,
@@ -94,10 +94,10 @@ public final class CudaShape {
     }
 
     public static Tensor padBackward(Tensor gy, int[] pads) {
-        KernelDevice dev = device("padBackward", "gy", gy);
+        KernelDevice dev = deviceCpuFirst("padBackward", "gy", gy);
         int[] gyShape = gy.shape();
         int[] inShape = ShapeOpShapes.unpaddedShape(gyShape, pads);
-        Tensor dx = alloc(dev, inShape);
+        Tensor dx = output(dev, inShape);
         if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, 4L * dx.numel());   // cropped elements get no gradient
         copyOverlap(dev, gy.devicePtr(), gyShape, dx.devicePtr(), inShape, pads, true);
         return dx;
@@ -113,7 +113,7 @@ public final class CudaShape {
     // ------------------------------------------------------------------ permute
 
     public static Tensor permute(Tensor x, int[] perm) {
-        KernelDevice dev = device("permute", "x", x);
+        KernelDevice dev = deviceCpuFirst("permute", "x", x);
         int[] shape = x.shape();
         int rank = shape.length;
         int[] p = ShapeOpShapes.permutation(perm, shape);
@@ -121,7 +121,7 @@ public final class CudaShape {
         int[] outShape = new int[rank];
         long[] s = new long[rank];
         for (int i = 0; i < rank; i++) { outShape[i] = shape[p[i]]; s[i] = inStr[p[i]]; }   // out dim i reads input dim p[i]
-        Tensor out = alloc(dev, outShape);
+        Tensor out = output(dev, outShape);
         if (out.numel() == 0) return out;
         // Coalesce output dimensions (innermost first) that stay adjacent and in order in the input.
         ShapeOpShapes.Runs runs = ShapeOpShapes.coalesce(outShape, s, null);
@@ -199,19 +199,8 @@ public final class CudaShape {
 
     // ------------------------------------------------------------------ helpers
 
-    private static void sameDevice(String op, KernelDevice dev, String arg, Tensor t) {
-        if (device(op, arg, t) != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + ", expected the device of xs[0] (" + dev.name() + ")");
-    }
-
     private static long ceilDiv(long a, long b) { return (a + b - 1) / b; }
 
     private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
 
-    private static Tensor alloc(KernelDevice dev, int[] shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs && t.numel() > 0) dev.memset(t.devicePtr(), 0xFF, 4L * t.numel());
-        return t;
-    }
 }

@@ -5,10 +5,13 @@ import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.Conv2dParams;
-import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
+
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 /**
  * StyleGAN2's modulated convolution, upfirdn2d and bias_act (lrelu) with their backwards on a {@link KernelDevice},
@@ -28,7 +31,7 @@ import java.util.Arrays;
  * forward's taps in reverse and yields exactly the input's size. bias_act's backward reads only y (a value exactly at
  * ±clamp counts as clamped); dbias is reduced per channel by one block without atomics, so it is deterministic.
  * <p>
- * With {@code -Ddragedit.cuda.poison=true} (or {@link #poisonOutputs}) every output is filled with NaN (bytes 0xFF)
+ * With {@code -Ddragedit.cuda.poison=true} (or CudaOpSupport.poisonOutputs(true)) every output is filled with NaN (bytes 0xFF)
  * before the kernels run, so an element a kernel forgets to write shows up in a test.
  */
 public final class CudaStyleGan {
@@ -39,9 +42,6 @@ public final class CudaStyleGan {
     private static final int MAX_BLOCKS = 65535;
     /** The upfirdn2d kernel keeps the filter in shared memory: 48 KiB, the default limit without opt-in. */
     private static final int MAX_FILTER_TAPS = 12288;
-
-    /** Test hook (also -Ddragedit.cuda.poison=true): outputs start as NaN instead of undefined. */
-    static volatile boolean poisonOutputs = Boolean.getBoolean("dragedit.cuda.poison");
 
     // ---------------------------------------------------------------- modulated convolution
 
@@ -68,7 +68,7 @@ public final class CudaStyleGan {
         KernelDevice dev = device(op, "x", x);
         int[] d = modDims(op, dev, x, w, styles, padding);   // {N, Cin, H, W, Cout, kh, kw, Ho, Wo}
         int n = d[0], cin = d[1], cout = d[4], k2 = d[5] * d[6];
-        sameDeviceF32(op, "gy", gy, dev);
+        sameDevice(op, "gy", gy, dev);
         int[] yShape = {n, cout, d[7], d[8]};
         if (!Arrays.equals(gy.shape(), yShape))
             throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape()) + ", expected "
@@ -114,8 +114,8 @@ public final class CudaStyleGan {
 
     /** Validates the arguments; returns {N, Cin, H, W, Cout, kh, kw, Ho, Wo}. */
     private static int[] modDims(String op, KernelDevice dev, Tensor x, Tensor w, Tensor styles, int padding) {
-        sameDeviceF32(op, "w", w, dev);
-        sameDeviceF32(op, "styles", styles, dev);
+        sameDevice(op, "w", w, dev);
+        sameDevice(op, "styles", styles, dev);
         if (x.rank() != 4)
             throw new IllegalArgumentException(op + ": x has shape " + Arrays.toString(x.shape()) + ", expected [N, Cin, H, W]");
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3);
@@ -193,7 +193,7 @@ public final class CudaStyleGan {
     }
 
     private static void checkFactors(String op, Tensor f, KernelDevice dev, int upX, int upY, int downX, int downY) {
-        sameDeviceF32(op, "f", f, dev);
+        sameDevice(op, "f", f, dev);
         if (f.rank() != 2 || f.dim(0) < 1 || f.dim(1) < 1)
             throw new IllegalArgumentException(op + ": f has shape " + Arrays.toString(f.shape()) + ", expected a non-empty [fh, fw]");
         if (f.numel() > MAX_FILTER_TAPS)
@@ -222,7 +222,7 @@ public final class CudaStyleGan {
         KernelDevice dev = device(op, "x", x);
         int[] l = layout(op, "x", x, bias != null);                                  // {N, C, inner}
         if (bias != null) {
-            sameDeviceF32(op, "bias", bias, dev);
+            sameDevice(op, "bias", bias, dev);
             if (bias.rank() != 1 || bias.dim(0) != l[1])
                 throw new IllegalArgumentException(op + ": bias has shape " + Arrays.toString(bias.shape())
                         + ", expected [C = x.shape[1] = " + l[1] + "]");
@@ -238,7 +238,7 @@ public final class CudaStyleGan {
     public static Tensor[] biasActBackward(Tensor gy, Tensor y, boolean needBias, float alpha, float gain, float clamp) {
         String op = "biasActBackward";
         KernelDevice dev = device(op, "gy", gy);
-        sameDeviceF32(op, "y", y, dev);
+        sameDevice(op, "y", y, dev);
         if (!gy.sameShape(y))
             throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape())
                     + ", expected the shape of y " + Arrays.toString(y.shape()));
@@ -273,24 +273,4 @@ public final class CudaStyleGan {
         return Dim3.of((int) Math.max(1, Math.min(MAX_BLOCKS, (n + BLOCK - 1) / BLOCK)));
     }
 
-    private static Tensor output(KernelDevice dev, int... shape) {
-        Tensor t = Tensor.emptyOn(dev, shape);
-        if (poisonOutputs) dev.memset(t.devicePtr(), 0xFF, Math.max(4, t.sizeBytes()));
-        return t;
-    }
-
-    /** The device of the op's first tensor argument, which must be an F32 tensor on a kernel device. */
-    private static KernelDevice device(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (t.dtype() != DType.F32 || !t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found "
-                    + t.dtype() + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
-        return t.kernelDevice();
-    }
-
-    private static void sameDeviceF32(String op, String arg, Tensor t, KernelDevice dev) {
-        if (device(op, arg, t) != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + ", expected the device of the other inputs (" + dev.name() + ")");
-    }
 }

@@ -32,18 +32,12 @@ class CudaAttentionTest {
     private static final double TOL = 1e-5;
     private static final CpuOps CPU = CpuOps.INSTANCE;
     private static KernelDevice dev;
-    private static boolean poisonBefore;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        poisonBefore = CudaAttention.poisonOutputs;
-        CudaAttention.poisonOutputs = true;
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaAttentionTest"); }
 
-    @AfterAll static void close() {
-        CudaAttention.poisonOutputs = poisonBefore;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     private static Tensor d(Tensor t) { return t.toDevice(dev); }
 

@@ -14,6 +14,8 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.abs;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesSummed;
 
 /**
  * CudaConv (kernels/conv.cu + the SGEMM of kernels/matmul.cu) on {@link Devices#best()} against the CPU op set:
@@ -31,18 +33,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class CudaConvTest {
     static KernelDevice dev;
     static final CpuOps CPU = CpuOps.INSTANCE;
-    static final double U = Math.ulp(1.0f) / 2;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        CudaConv.poisonOutputs = true;
-        System.out.println("CudaConvTest on " + dev.name());
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaConvTest"); }
 
-    @AfterAll static void close() {
-        CudaConv.poisonOutputs = false;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     private static Conv2dParams params(int sh, int sw, int pt, int pb, int pl, int pr, int dh, int dw, int groups) {
         return new Conv2dParams(sh, sw, pt, pb, pl, pr, dh, dw, groups);
@@ -159,16 +155,16 @@ class CudaConvTest {
         Tensor want = CPU.conv2d(x, w, b, p);
         Tensor absSum = CPU.conv2d(abs(x), abs(w), b == null ? null : abs(b), p);
         Tensor got = CudaConv.conv2d(x.toDevice(dev), w.toDevice(dev), b == null ? null : b.toDevice(dev), p);
-        assertMatches(what + " forward", want, absSum, cin / gr * kh * kw + 1, got);
+        assertMatchesSummed(what + " forward", want, absSum, cin / gr * kh * kw + 1, got);
 
         Tensor gy = OpTestSupport.randn(r, want.shape());
         Tensor[] ref = CPU.conv2dBackward(gy, x, w, p, true, true, true);
         Tensor[] abs = CPU.conv2dBackward(abs(gy), abs(x), abs(w), p, true, true, true);
         Tensor[] g = CudaConv.conv2dBackward(gy.toDevice(dev), x.toDevice(dev), w.toDevice(dev), p, true, true, true);
         int plane = want.dim(2) * want.dim(3);
-        assertMatches(what + " dx", ref[0], abs[0], cout / gr * kh * kw, g[0]);
-        assertMatches(what + " dw", ref[1], abs[1], n * plane, g[1]);
-        assertMatches(what + " dbias", ref[2], abs[2], n * plane, g[2]);
+        assertMatchesSummed(what + " dx", ref[0], abs[0], cout / gr * kh * kw, g[0]);
+        assertMatchesSummed(what + " dw", ref[1], abs[1], n * plane, g[1]);
+        assertMatchesSummed(what + " dbias", ref[2], abs[2], n * plane, g[2]);
     }
 
     /** convTranspose2d and its full backward against the CPU. s = {n, cin, h, w, cout/groups, kh, kw}. */
@@ -180,41 +176,19 @@ class CudaConvTest {
         Tensor want = CPU.convTranspose2d(x, w, b, p, oph, opw);
         Tensor absSum = CPU.convTranspose2d(abs(x), abs(w), b == null ? null : abs(b), p, oph, opw);
         Tensor got = CudaConv.convTranspose2d(x.toDevice(dev), w.toDevice(dev), b == null ? null : b.toDevice(dev), p, oph, opw);
-        assertMatches(what + " forward", want, absSum, cin / gr * kh * kw + 1, got);
+        assertMatchesSummed(what + " forward", want, absSum, cin / gr * kh * kw + 1, got);
 
         Tensor gy = OpTestSupport.randn(r, want.shape());
         Tensor[] ref = CPU.convTranspose2dBackward(gy, x, w, p, oph, opw, true, true, true);
         Tensor[] abs = CPU.convTranspose2dBackward(abs(gy), abs(x), abs(w), p, oph, opw, true, true, true);
         Tensor[] g = CudaConv.convTranspose2dBackward(gy.toDevice(dev), x.toDevice(dev), w.toDevice(dev), p, oph, opw, true, true, true);
         int outPlane = want.dim(2) * want.dim(3), inPlane = s[2] * s[3];
-        assertMatches(what + " dx", ref[0], abs[0], coutg * kh * kw, g[0]);
-        assertMatches(what + " dw", ref[1], abs[1], n * inPlane, g[1]);
-        assertMatches(what + " dbias", ref[2], abs[2], n * outPlane, g[2]);
+        assertMatchesSummed(what + " dx", ref[0], abs[0], coutg * kh * kw, g[0]);
+        assertMatchesSummed(what + " dw", ref[1], abs[1], n * inPlane, g[1]);
+        assertMatchesSummed(what + " dbias", ref[2], abs[2], n * outPlane, g[2]);
     }
 
-    private static void assertMatches(String what, Tensor want, Tensor absSum, int len, Tensor got) {
-        assertArrayEquals(want.shape(), got.shape(), what + ": shape");
-        float[] e = want.data(), a = absSum.data(), o = got.toCpu().data();
-        int worst = -1;
-        double worstExcess = 0;
-        for (int i = 0; i < e.length; i++) {
-            double tol = 1e-5 + 1e-5 * Math.abs(e[i]) + 2 * len * U * a[i];
-            double err = Math.abs((double) o[i] - e[i]);
-            if (!(err <= tol) && (worst < 0 || !(err - tol <= worstExcess))) {
-                worst = i;
-                worstExcess = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err - tol;
-            }
-        }
-        if (worst >= 0)
-            fail(what + ": element " + worst + " of " + Arrays.toString(want.shape()) + " is " + o[worst] + ", expected "
-                    + e[worst] + " (tolerance " + (1e-5 + 1e-5 * Math.abs(e[worst]) + 2 * len * U * a[worst]) + ")");
-    }
 
-    private static Tensor abs(Tensor t) {
-        float[] d = t.data().clone();
-        for (int i = 0; i < d.length; i++) d[i] = Math.abs(d[i]);
-        return Tensor.of(d, t.shape());
-    }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String... parts) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);

@@ -32,16 +32,11 @@ class CudaElementwiseTest {
     static final Ops CPU = CpuOps.INSTANCE;
     static KernelDevice dev;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        CudaElementwise.poisonOutputs(true);
-        System.out.println("CudaElementwiseTest on " + dev.name());
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaElementwiseTest"); }
 
-    @AfterAll static void close() {
-        CudaElementwise.poisonOutputs(false);
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     private static Tensor d(Tensor cpu) { return cpu.toDevice(dev); }
 

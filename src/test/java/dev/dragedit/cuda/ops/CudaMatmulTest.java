@@ -13,6 +13,9 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.U;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.abs;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesSummed;
 
 /**
  * CudaMatmul (kernels/matmul.cu) on {@link Devices#best()} against the CPU op set: matmul with every transpose
@@ -27,18 +30,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class CudaMatmulTest {
     static KernelDevice dev;
     static final CpuOps CPU = CpuOps.INSTANCE;
-    static final double U = Math.ulp(1.0f) / 2;  // 2^-24, the unit roundoff of F32
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        CudaMatmul.poisonOutputs = true;
-        System.out.println("CudaMatmulTest on " + dev.name());
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaMatmulTest"); }
 
-    @AfterAll static void close() {
-        CudaMatmul.poisonOutputs = false;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     // ---------------------------------------------------------------------------------------------- matmul
 
@@ -185,8 +182,8 @@ class CudaMatmulTest {
         assertNull(g[1]);
         Tensor[] want = CPU.linearBackward(gy, null, w, true, false, true);
         Tensor[] abs = CPU.linearBackward(abs(gy), null, abs(w), true, false, true);
-        assertMatches("linearBackward without x: dx", want[0], abs[0], 19, g[0]);
-        assertMatches("linearBackward without x: db", want[2], abs[2], 6, g[2]);
+        assertMatchesSummed("linearBackward without x: dx", want[0], abs[0], 19, g[0]);
+        assertMatchesSummed("linearBackward without x: db", want[2], abs[2], 6, g[2]);
     }
 
     // ---------------------------------------------------------------------------------------------- errors
@@ -217,13 +214,13 @@ class CudaMatmulTest {
     private static void checkMatmul(String what, Tensor a, Tensor b, boolean ta, boolean tb) {
         Tensor want = CPU.matmul(a, b, ta, tb), abs = CPU.matmul(abs(a), abs(b), ta, tb);
         int k = ta ? a.dim(a.rank() - 2) : a.dim(a.rank() - 1);
-        assertMatches(what, want, abs, k, CudaMatmul.matmul(a.toDevice(dev), b.toDevice(dev), ta, tb));
+        assertMatchesSummed(what, want, abs, k, CudaMatmul.matmul(a.toDevice(dev), b.toDevice(dev), ta, tb));
     }
 
     private static void checkLinear(String what, Tensor x, Tensor w, Tensor bias) {
         Tensor want = CPU.linear(x, w, bias), abs = CPU.linear(abs(x), abs(w), bias == null ? null : abs(bias));
         Tensor got = CudaMatmul.linear(x.toDevice(dev), w.toDevice(dev), bias == null ? null : bias.toDevice(dev));
-        assertMatches(what, want, abs, w.dim(1) + 1, got);
+        assertMatchesSummed(what, want, abs, w.dim(1) + 1, got);
     }
 
     private static void checkLinearBackward(String what, Tensor gy, Tensor x, Tensor w, boolean nx, boolean nw, boolean nb) {
@@ -234,22 +231,10 @@ class CudaMatmulTest {
         String[] names = {"dx", "dw", "db"};
         for (int i = 0; i < 3; i++) {
             if (want[i] == null) { assertNull(got[i], what + ": " + names[i] + " was not asked for"); continue; }
-            assertMatches(what + ": " + names[i], want[i], abs[i], lengths[i], got[i]);
+            assertMatchesSummed(what + ": " + names[i], want[i], abs[i], lengths[i], got[i]);
         }
     }
 
-    /** got (a device tensor) against the CPU result, within the reduction-length-aware bound of the class comment. */
-    private static void assertMatches(String what, Tensor want, Tensor absSum, int k, Tensor got) {
-        assertTrue(got.onDevice(), what + ": the result is not on the device");
-        assertArrayEquals(want.shape(), got.shape(), what + ": shape");
-        float[] w = want.data(), s = absSum.data();
-        double[] expected = new double[w.length], tol = new double[w.length];
-        for (int i = 0; i < w.length; i++) {
-            expected[i] = w[i];
-            tol[i] = 1e-5 + 1e-5 * Math.abs(w[i]) + 2.0 * k * U * s[i];
-        }
-        assertWithin(what, expected, got.toCpu().data(), tol);
-    }
 
     private static void assertWithin(String what, double[] want, float[] got, double[] tol) {
         int bad = 0, worst = -1;
@@ -267,12 +252,6 @@ class CudaMatmulTest {
         if (bad > 0) fail(String.format("%s: %d of %d elements differ; worst [%d]%s", what, bad, want.length, worst, first));
     }
 
-    private static Tensor abs(Tensor t) {
-        if (t == null) return null;
-        float[] d = t.data().clone();
-        for (int i = 0; i < d.length; i++) d[i] = Math.abs(d[i]);
-        return Tensor.of(d, t.shape());
-    }
 
     private static int[] swapLast(int[] shape, boolean swap) {
         int[] s = shape.clone();

@@ -30,18 +30,12 @@ class CudaNormTest {
     private static final double TOL = 1e-5;
     private static final CpuOps CPU = CpuOps.INSTANCE;
     private static KernelDevice dev;
-    private static boolean poisonBefore;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        poisonBefore = CudaNorm.poisonOutputs;
-        CudaNorm.poisonOutputs = true;
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaNormTest"); }
 
-    @AfterAll static void close() {
-        CudaNorm.poisonOutputs = poisonBefore;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     private static Tensor d(Tensor t) { return t == null ? null : t.toDevice(dev); }
 

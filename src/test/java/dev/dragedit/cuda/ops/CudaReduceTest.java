@@ -14,6 +14,7 @@ import java.util.Random;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.abs;
 
 /**
  * CudaReduce on Devices.best() (the CUDA emulation without a GPU) against CpuOps, every output buffer poisoned with
@@ -26,27 +27,16 @@ class CudaReduceTest {
     static final Ops cpu = CpuOps.INSTANCE;
     static final double EPS = Math.ulp(1f) / 2;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        CudaReduce.poisonOutputs = true;
-        System.out.println("CudaReduceTest on " + dev.name());
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaReduceTest"); }
 
-    @AfterAll static void close() {
-        CudaReduce.poisonOutputs = false;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     static Tensor randn(Random r, int... shape) {
         float[] d = new float[(int) Tensor.numel(shape)];
         for (int i = 0; i < d.length; i++) d[i] = (float) r.nextGaussian();
         return Tensor.of(d, shape);
-    }
-
-    static Tensor abs(Tensor x) {
-        float[] d = x.data().clone();
-        for (int i = 0; i < d.length; i++) d[i] = Math.abs(d[i]);
-        return Tensor.of(d, x.shape());
     }
 
     /** |got − ref| ≤ 1e-5 + 1e-5·|ref| + γ_L·absSum (absSum null: no summation term); NaN must match NaN. */

@@ -23,16 +23,11 @@ class CudaShapeTest {
     static KernelDevice dev;
     static final Ops cpu = CpuOps.INSTANCE;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        CudaShape.poisonOutputs = true;
-        System.out.println("CudaShapeTest on " + dev.name());
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaShapeTest"); }
 
-    @AfterAll static void close() {
-        CudaShape.poisonOutputs = false;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     static Tensor randn(Random r, int... shape) {
         float[] d = new float[(int) Tensor.numel(shape)];

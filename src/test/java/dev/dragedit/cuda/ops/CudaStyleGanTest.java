@@ -33,18 +33,12 @@ class CudaStyleGanTest {
     private static final double TOL = 1e-5;
     private static final CpuOps CPU = CpuOps.INSTANCE;
     private static KernelDevice dev;
-    private static boolean poisonBefore;
 
-    @BeforeAll static void open() {
-        dev = Devices.best();
-        poisonBefore = CudaStyleGan.poisonOutputs;
-        CudaStyleGan.poisonOutputs = true;
-    }
+    @BeforeAll static void open() { dev = CudaOpTestSupport.open("CudaStyleGanTest"); }
 
-    @AfterAll static void close() {
-        CudaStyleGan.poisonOutputs = poisonBefore;
-        dev.close();
-    }
+    @AfterAll static void close() { CudaOpTestSupport.close(dev); }
+
+
 
     private static Tensor d(Tensor t) { return t == null ? null : t.toDevice(dev); }
 

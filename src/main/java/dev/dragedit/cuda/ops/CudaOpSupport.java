@@ -1,0 +1,91 @@
+// What the nine CUDA op families (CudaElementwise … CudaStyleGan) share: the test switch that NaN-poisons new outputs
+// and workspaces, the allocation helpers that honour it, and the device-argument checks with their error messages.
+// One copy here keeps the families' checks and messages from drifting apart.
+//
+// Poisoning fills a fresh buffer with bytes 0xFF (a NaN in every float) before a kernel runs, so an element the
+// kernel forgets to write shows up in a comparison instead of reading as whatever the allocator left there. It costs
+// one memset per buffer, so it is off unless -Ddragedit.cuda.poison=true is given or a test turns it on.
+package dev.dragedit.cuda.ops;
+
+import dev.dragedit.cuda.DeviceBuffer;
+import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.tensor.DType;
+import dev.dragedit.tensor.Tensor;
+
+import java.util.Arrays;
+
+final class CudaOpSupport {
+    private CudaOpSupport() {}
+
+    private static volatile boolean poisonOutputs = Boolean.getBoolean("dragedit.cuda.poison");
+
+    /** Whether new outputs and workspaces are NaN-filled before the kernels run. */
+    static boolean poisonOutputs() { return poisonOutputs; }
+
+    /** Test hook: turns poisoning of new outputs and workspaces on or off for every family. */
+    static void poisonOutputs(boolean on) { poisonOutputs = on; }
+
+    /** An uninitialised F32 output on dev, NaN-filled when poisoning is on. */
+    static Tensor output(KernelDevice dev, int... shape) {
+        Tensor t = Tensor.emptyOn(dev, shape);
+        // an empty tensor has no element a kernel could miss
+        if (poisonOutputs && t.numel() > 0) dev.memset(t.devicePtr(), 0xFF, t.sizeBytes());
+        return t;
+    }
+
+    /** A float workspace of at least one element on dev, NaN-filled when poisoning is on. */
+    static DeviceBuffer workspace(KernelDevice dev, long floats) {
+        long bytes = Math.max(4, 4 * floats);   // a zero-byte allocation has no valid pointer to pass a kernel
+        DeviceBuffer b = DeviceBuffer.alloc(dev, bytes);
+        if (poisonOutputs) dev.memset(b.ptr(), 0xFF, bytes);
+        return b;
+    }
+
+    // ------------------------------------------------------------------ argument checks
+
+    /** The device of t, which must be an F32 tensor on a kernel device; else an exception naming op and argument. */
+    static KernelDevice device(String op, String arg, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
+        if (t.dtype() != DType.F32 || !t.onDevice())
+            throw new IllegalArgumentException(op + ": " + arg + " must be an F32 tensor on a kernel device, found "
+                    + t.dtype() + " on " + t.device().name() + " with shape " + Arrays.toString(t.shape()));
+        return t.kernelDevice();
+    }
+
+    /**
+     * Like {@link #device} but checks placement before dtype, so a CPU argument is reported as such ("x is on the
+     * CPU"): the reductions and shape ops have always worded it that way.
+     */
+    static KernelDevice deviceCpuFirst(String op, String arg, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
+        if (!t.onDevice())
+            throw new IllegalArgumentException(op + ": " + arg + " is on the CPU, expected an F32 tensor on a kernel device");
+        if (t.dtype() != DType.F32)
+            throw new IllegalArgumentException(op + ": " + arg + " has dtype " + t.dtype() + ", expected F32");
+        return t.kernelDevice();
+    }
+
+    /** t must be an F32 tensor on dev, the device of the op's other inputs. */
+    static void sameDevice(String op, String arg, Tensor t, KernelDevice dev) {
+        if (device(op, arg, t) != dev)
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
+                    + ", expected the device of the other inputs (" + dev.name() + ")");
+    }
+
+    /**
+     * The matmul/conv wording of the same checks: dtype, then placement, then (when dev is given) the device of the
+     * first argument. Returns t's device.
+     */
+    static KernelDevice requireDevice(String op, String arg, Tensor t, KernelDevice dev) {
+        String where = dev == null ? "a kernel device" : dev.name();
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 tensor on " + where);
+        if (t.dtype() != DType.F32)
+            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + ", expected F32");
+        if (!t.onDevice())
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.device().name() + ", expected a tensor on " + where);
+        if (dev != null && t.kernelDevice() != dev)
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
+                    + " (another device instance), expected the device of the first argument, " + dev.name());
+        return t.kernelDevice();
+    }
+}
