@@ -35,15 +35,10 @@ class CudaNormTest {
 
     @AfterAll static void close() { CudaOpTestSupport.close(dev); }
 
-
-
     private static Tensor d(Tensor t) { return t == null ? null : t.toDevice(dev); }
 
     private static void close(String what, Tensor cpu, Tensor gpu, int reductionLength) {
-        assertNotNull(gpu, what + ": missing on the device");
-        assertTrue(gpu.onDevice(), what + ": expected a device tensor");
-        double atol = TOL * Math.max(1, Math.sqrt(reductionLength) / 16);
-        OpTestSupport.assertClose(what, OpTestSupport.f64(cpu), cpu.shape(), gpu.toCpu(), atol, TOL);
+        CudaOpTestSupport.assertMatchesReduced(what, cpu, gpu, reductionLength);
     }
 
     // ---------------------------------------------------------------- GroupNorm

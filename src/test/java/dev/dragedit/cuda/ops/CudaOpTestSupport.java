@@ -12,11 +12,13 @@ package dev.dragedit.cuda.ops;
 
 import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.ops.OpTestSupport;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -76,5 +78,16 @@ final class CudaOpTestSupport {
 
     private static double summedTolerance(float want, long len, float absSum) {
         return 1e-5 + 1e-5 * Math.abs(want) + 2.0 * len * U * absSum;
+    }
+
+    /**
+     * got (a device tensor) against the CPU result cpu with rtol 1e-5 and atol 1e-5·max(1, √L/16) for outputs that
+     * are sums of length L: float32 tree reductions on the device against the CPU's float64 sums drift like √L·2⁻²⁴.
+     */
+    static void assertMatchesReduced(String what, Tensor cpu, Tensor gpu, int reductionLength) {
+        assertNotNull(gpu, what + ": missing on the device");
+        assertTrue(gpu.onDevice(), what + ": expected a device tensor");
+        double atol = 1e-5 * Math.max(1, Math.sqrt(reductionLength) / 16);
+        OpTestSupport.assertClose(what, OpTestSupport.f64(cpu), cpu.shape(), gpu.toCpu(), atol, 1e-5);
     }
 }
