@@ -113,19 +113,35 @@ public final class Tensor {
     }
 
     /** An F32 tensor on a kernel device, contents undefined. */
-    public static Tensor emptyOn(KernelDevice device, int... shape) {
-        long bytes = 4L * checkedNumel(shape);
+    public static Tensor emptyOn(KernelDevice device, int... shape) { return emptyOn(device, DType.F32, shape); }
+
+    /** A tensor of a floating storage type (F32, F16 or BF16) on a kernel device, contents undefined. */
+    public static Tensor emptyOn(KernelDevice device, DType dtype, int... shape) {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16)
+            throw new IllegalArgumentException("emptyOn: device tensors are F32, F16 or BF16, not " + dtype);
+        long bytes = (long) dtype.bytes * checkedNumel(shape);
         DeviceBuffer buf = DeviceBuffer.alloc(device, Math.max(4, bytes)); // a zero-size tensor still gets a valid pointer
         Storage st = new Storage(null, null, buf);
         DEVICE_MEMORY.register(st, buf::close);
-        return new Tensor(shape.clone(), DType.F32, device, st);
+        return new Tensor(shape.clone(), dtype, device, st);
     }
 
-    /** A copy of this F32 CPU tensor on {@code device}. */
+    /**
+     * A copy of this CPU tensor on {@code device}: F16 and BF16 keep their type, every other type becomes F32 (F64
+     * and I64 values are rounded as {@link #to} does). A device tensor on another device travels through the CPU.
+     */
     public Tensor toDevice(KernelDevice device) {
         if (onDevice()) {
             if (device == this.device) return this;
             return toCpu().toDevice(device);
+        }
+        if (dtype == DType.F16 || dtype == DType.BF16) {
+            Tensor t = emptyOn(device, dtype, shape);
+            ByteBuffer b = toBytes();
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            device.copyIn(t.devicePtr(), bytes, 0, bytes.length);
+            return t;
         }
         float[] src = to(DType.F32).data();
         Tensor t = emptyOn(device, shape);
@@ -133,9 +149,24 @@ public final class Tensor {
         return t;
     }
 
-    /** A CPU copy of a device tensor (waits for the work queued before it); a CPU tensor returns itself. */
+    /** A copy of this CPU tensor on {@code device} converted to {@code dtype} (F32, F16 or BF16) first. */
+    public Tensor toDevice(KernelDevice device, DType dtype) {
+        return (onDevice() ? toCpu() : this).to(dtype).toDevice(device);
+    }
+
+    /**
+     * A CPU copy of a device tensor, of the same dtype (waits for the work queued before it); a CPU tensor returns
+     * itself.
+     */
     public Tensor toCpu() {
         if (!onDevice()) return this;
+        if (dtype == DType.F16 || dtype == DType.BF16) {
+            byte[] bytes = new byte[(int) sizeBytes()];
+            kernelDevice().copyOut(devicePtr(), bytes, 0, bytes.length);
+            short[] bits = new short[numel()];
+            ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(bits);
+            return ofHalfBits(bits, dtype, shape);
+        }
         float[] out = new float[numel()];
         kernelDevice().copyOut(devicePtr(), out, 0, out.length);
         return of(out, shape);
@@ -302,6 +333,9 @@ public final class Tensor {
     /** Converts to another dtype: to a wider type exactly, to F16/BF16 with round-to-nearest-even. */
     public Tensor to(DType target) {
         if (target == dtype) return this;
+        if (onDevice())
+            throw new IllegalStateException("to(" + target + "): tensor " + this + " is on a kernel device; convert it "
+                    + "there with CudaOps.cast, or copy it to the CPU first (toCpu)");
         int n = numel();
         Tensor out = zeros(target, shape);
         switch (target) {
@@ -346,7 +380,7 @@ public final class Tensor {
     /** A deep copy (F32 result for floating types is not implied: same dtype). */
     public Tensor copy() {
         if (onDevice()) {
-            Tensor t = emptyOn(kernelDevice(), shape);
+            Tensor t = emptyOn(kernelDevice(), dtype, shape);
             kernelDevice().copy(t.devicePtr(), devicePtr(), sizeBytes());
             return t;
         }

@@ -33,6 +33,49 @@ final class CudaOpSupport {
         return t;
     }
 
+    /** An uninitialised output of a floating dtype (F32, F16, BF16) on dev, NaN-filled when poisoning is on. */
+    static Tensor output(KernelDevice dev, DType dtype, int... shape) {
+        Tensor t = Tensor.emptyOn(dev, dtype, shape);
+        if (poisonOutputs && t.numel() > 0) dev.memset(t.devicePtr(), 0xFF, t.sizeBytes()); // 0xFFFF is a NaN in F16 and BF16 too
+        return t;
+    }
+
+    // ------------------------------------------------------------------ storage dtypes
+
+    /** The entry-point suffix of a storage dtype: kernels are named {@code <op>_<dir>_<suffix>}. */
+    static String suffix(DType dtype) {
+        return switch (dtype) {
+            case F32 -> "f32";
+            case F16 -> "f16";
+            case BF16 -> "bf16";
+            default -> throw new IllegalArgumentException("no kernels for dtype " + dtype + ", expected F32, F16 or BF16");
+        };
+    }
+
+    /**
+     * The device of t, which must be a floating tensor (F32, F16 or BF16) on a kernel device, for the families with
+     * kernels in all three storage types; else an exception naming op and argument.
+     */
+    static KernelDevice floatDevice(String op, String arg, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32, F16 or BF16 device tensor");
+        if (!t.onDevice())
+            throw new IllegalArgumentException(op + ": " + arg + " is on the CPU, expected an F32, F16 or BF16 tensor on a kernel device");
+        DType d = t.dtype();
+        if (d != DType.F32 && d != DType.F16 && d != DType.BF16)
+            throw new IllegalArgumentException(op + ": " + arg + " has dtype " + d + ", expected F32, F16 or BF16");
+        return t.kernelDevice();
+    }
+
+    /** t must be a tensor on dev with the dtype of the op's first input (kernels take one storage type). */
+    static void sameDeviceAndDtype(String op, String arg, Tensor t, KernelDevice dev, DType dtype) {
+        if (floatDevice(op, arg, t) != dev)
+            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
+                    + ", expected the device of the other inputs (" + dev.name() + ")");
+        if (t.dtype() != dtype)
+            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + " but the first input is " + dtype
+                    + "; inputs of one op share a storage dtype (convert with CudaOps.cast)");
+    }
+
     /** A float workspace of at least one element on dev, NaN-filled when poisoning is on. */
     static DeviceBuffer workspace(KernelDevice dev, long floats) {
         long bytes = Math.max(4, 4 * floats);   // a zero-byte allocation has no valid pointer to pass a kernel

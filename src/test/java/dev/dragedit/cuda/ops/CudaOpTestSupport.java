@@ -13,6 +13,7 @@ package dev.dragedit.cuda.ops;
 import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.OpTestSupport;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
@@ -89,5 +90,49 @@ final class CudaOpTestSupport {
         assertTrue(gpu.onDevice(), what + ": expected a device tensor");
         double atol = 1e-5 * Math.max(1, Math.sqrt(reductionLength) / 16);
         OpTestSupport.assertClose(what, OpTestSupport.f64(cpu), cpu.shape(), gpu.toCpu(), atol, 1e-5);
+    }
+
+    // ------------------------------------------------------------------ 16-bit storage types
+
+    /** The 16-bit storage types the F16/BF16 entry points are tested in. */
+    static final DType[] HALF_TYPES = {DType.F16, DType.BF16};
+
+    /** Relative tolerance of the 16-bit storage types (F32 accumulation, one rounding of each stored value). */
+    static final double HALF_TOL = 1e-2;
+
+    /**
+     * The F32 CPU tensor t rounded to dtype and back: the exact values a dtype tensor holds, so the CPU reference
+     * sees the same inputs as the kernels (null stays null).
+     */
+    static Tensor rounded(Tensor t, DType dtype) {
+        return t == null ? null : t.to(dtype).to(DType.F32);
+    }
+
+    /** t rounded to dtype (as {@link #rounded}) on dev, stored as dtype (null stays null). */
+    static Tensor onDevice(Tensor t, DType dtype, KernelDevice dev) {
+        return t == null ? null : t.to(dtype).toDevice(dev);
+    }
+
+    /**
+     * got (a dtype device tensor) against the CPU F32 result want computed from the rounded inputs:
+     * |got − want| ≤ 1e-2·(|want| + rms(want)). The rms term stands for the magnitude of the values summed into an
+     * element, so an output that cancels to near zero is judged against the size of what cancelled, not against 0.
+     */
+    static void assertMatchesHalf(String what, Tensor want, Tensor got, DType dtype) {
+        assertNotNull(got, what + ": missing on the device");
+        assertTrue(got.onDevice(), what + ": expected a device tensor");
+        assertTrue(got.dtype() == dtype, what + ": dtype " + got.dtype() + ", expected " + dtype);
+        assertArrayEquals(want.shape(), got.shape(), what + ": shape");
+        float[] e = want.data(), o = got.toCpu().to(DType.F32).data();
+        double ss = 0;
+        for (float v : e) ss += (double) v * v;
+        double rms = e.length == 0 ? 0 : Math.sqrt(ss / e.length);
+        for (int i = 0; i < e.length; i++) {
+            double tol = HALF_TOL * (Math.abs(e[i]) + rms);
+            double err = Math.abs((double) o[i] - e[i]);
+            if (!(err <= tol) && !(Float.isInfinite(e[i]) && o[i] == e[i]))
+                fail(what + " (" + dtype + "): element " + i + " of " + Arrays.toString(want.shape()) + " is " + o[i]
+                        + ", expected " + e[i] + " (tolerance " + tol + ")");
+        }
     }
 }
