@@ -375,3 +375,24 @@ extern "C" __global__ void adamstep_fwd_f32(float* __restrict__ p, const float* 
                                             float neg_step_size) {
     adam_step(p, grad, m, v, n, AdamCoefficients{l2, decay, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps, neg_step_size});
 }
+
+// ---- storage conversion -------------------------------------------------------------------------------------------
+// cast_<from>_<to>: out[i] = in[i] converted between F32, F16 and BF16, round to nearest even (one rounding: a 16-bit
+// value is exact in fp32, so F16 <-> BF16 through fp32 rounds once). Grid-stride over a 1-D launch.
+namespace {
+template <class TI, class TO>
+__device__ __forceinline__ void cast_map(const TI* __restrict__ in, TO* __restrict__ out, unsigned n) {
+    for (unsigned i = global_thread(); i < n; i += grid_threads()) out[i] = de_from_float<TO>(de_to_float(in[i]));
+}
+}  // namespace
+
+#define DE_CAST_ENTRY(FROM, TI, TO_NAME, TO)                                                                        \
+    extern "C" __global__ void cast_##FROM##_##TO_NAME(const TI* __restrict__ in, TO* __restrict__ out, unsigned n) { \
+        cast_map<TI, TO>(in, out, n);                                                                               \
+    }
+DE_CAST_ENTRY(f32, float, f16, __half)
+DE_CAST_ENTRY(f32, float, bf16, __nv_bfloat16)
+DE_CAST_ENTRY(f16, __half, f32, float)
+DE_CAST_ENTRY(bf16, __nv_bfloat16, f32, float)
+DE_CAST_ENTRY(f16, __half, bf16, __nv_bfloat16)
+DE_CAST_ENTRY(bf16, __nv_bfloat16, f16, __half)

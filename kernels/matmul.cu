@@ -103,8 +103,8 @@ __device__ __forceinline__ void store_b(float (*Bs)[BN + PAD], int t, const floa
 
 // One 64×64 tile of C = alpha·op(A)·op(B) + beta·C; A, B, C already offset to this block's batch. The shared tiles
 // come from the entry point, so the four instances share one allocation instead of each declaring its own.
-template <class T, bool TRANS_A, bool TRANS_B>
-__device__ __forceinline__ void gemm_tile(const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C,
+template <class T, class TC, bool TRANS_A, bool TRANS_B>
+__device__ __forceinline__ void gemm_tile(const T* __restrict__ A, const T* __restrict__ B, TC* __restrict__ C,
                                           int M, int N, int K, int lda, int ldb, int ldc, float alpha, float beta,
                                           float (*As)[BM + PAD], float (*Bs)[BN + PAD]) {
     const int t = threadIdx.x, tx = t % TX, ty = t / TX;
@@ -145,20 +145,20 @@ __device__ __forceinline__ void gemm_tile(const T* __restrict__ A, const T* __re
     for (int i = 0; i < TM; i++) {
         int gm = m0 + ty + i * TY;
         if (gm >= M) continue;
-        T* row = C + (long long)gm * ldc;
+        TC* row = C + (long long)gm * ldc;
         MM_UNROLL
         for (int j = 0; j < TN; j++) {
             int gn = n0 + tx + j * TX;
             if (gn >= N) continue;
             float v = alpha * acc[i][j];
             if (beta != 0.0f) v = fmaf(beta, de_to_float(row[gn]), v);
-            row[gn] = de_from_float<T>(v);
+            row[gn] = de_from_float<TC>(v);
         }
     }
 }
 
-template <class T>
-__device__ __forceinline__ void sgemm_batched(const T* A, const T* B, T* C, int M, int N, int K, int lda, int ldb,
+template <class T, class TC>
+__device__ __forceinline__ void sgemm_batched(const T* A, const T* B, TC* C, int M, int N, int K, int lda, int ldb,
                                               int ldc, long long strideA, long long strideB, long long strideC,
                                               int transA, int transB, float alpha, float beta) {
     __shared__ float As[BK][BM + PAD];  // op(A) tile, k-major
@@ -167,11 +167,11 @@ __device__ __forceinline__ void sgemm_batched(const T* A, const T* B, T* C, int 
     B += blockIdx.z * strideB;
     C += blockIdx.z * strideC;
     if (transA) {
-        if (transB) gemm_tile<T, true, true>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
-        else        gemm_tile<T, true, false>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
+        if (transB) gemm_tile<T, TC, true, true>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
+        else        gemm_tile<T, TC, true, false>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
     } else {
-        if (transB) gemm_tile<T, false, true>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
-        else        gemm_tile<T, false, false>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
+        if (transB) gemm_tile<T, TC, false, true>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
+        else        gemm_tile<T, TC, false, false>(A, B, C, M, N, K, lda, ldb, ldc, alpha, beta, As, Bs);
     }
 }
 
@@ -210,7 +210,7 @@ extern "C" __global__ void __launch_bounds__(128)
 sgemm_batched_f32(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
                   long long strideA, long long strideB, long long strideC, int transA, int transB, float alpha,
                   float beta) {
-    matmul_detail::sgemm_batched<float>(A, B, C, M, N, K, lda, ldb, ldc, strideA, strideB, strideC, transA, transB,
+    matmul_detail::sgemm_batched<float, float>(A, B, C, M, N, K, lda, ldb, ldc, strideA, strideB, strideC, transA, transB,
                                         alpha, beta);
 }
 
@@ -223,4 +223,39 @@ extern "C" __global__ void __launch_bounds__(256)
 linear_bias_bwd_f32(const float* __restrict__ gy, float* __restrict__ out, long long rows, int cols,
                     long long rowsPerChunk) {
     matmul_detail::column_sums<float>(gy, out, rows, cols, rowsPerChunk);
+}
+
+// 16-bit storage: the same tiling, operands converted to fp32 as they are staged. gemm_batched_<t> stores C as t;
+// gemm_batched_acc_<t> keeps C in fp32 (a sum accumulated over several launches with beta = 1, e.g. a weight
+// gradient over sample tiles, must not be rounded to 16 bits between them).
+#define DE_GEMM_ENTRY(NAME, T, TC)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(128)                                                               \
+    NAME(const T* A, const T* B, TC* C, int M, int N, int K, int lda, int ldb, int ldc, long long strideA,          \
+         long long strideB, long long strideC, int transA, int transB, float alpha, float beta) {                   \
+        matmul_detail::sgemm_batched<T, TC>(A, B, C, M, N, K, lda, ldb, ldc, strideA, strideB, strideC, transA,     \
+                                            transB, alpha, beta);                                                   \
+    }
+DE_GEMM_ENTRY(gemm_batched_f16, __half, __half)
+DE_GEMM_ENTRY(gemm_batched_bf16, __nv_bfloat16, __nv_bfloat16)
+DE_GEMM_ENTRY(gemm_batched_acc_f16, __half, float)
+DE_GEMM_ENTRY(gemm_batched_acc_bf16, __nv_bfloat16, float)
+
+extern "C" __global__ void linear_bias_fwd_f16(__half* __restrict__ y, const __half* __restrict__ bias, long long rows,
+                                               int cols) {
+    matmul_detail::bias_fill<__half>(y, bias, rows, cols);
+}
+extern "C" __global__ void linear_bias_fwd_bf16(__nv_bfloat16* __restrict__ y, const __nv_bfloat16* __restrict__ bias,
+                                                long long rows, int cols) {
+    matmul_detail::bias_fill<__nv_bfloat16>(y, bias, rows, cols);
+}
+// The column sums read 16-bit gradients and write fp32 (partials and, for the bias gradient, a final fp32 vector that
+// CudaMatmul converts); the second pass over fp32 partials is linear_bias_bwd_f32.
+extern "C" __global__ void __launch_bounds__(256)
+linear_bias_bwd_f16(const __half* __restrict__ gy, float* __restrict__ out, long long rows, int cols, long long rowsPerChunk) {
+    matmul_detail::column_sums<__half>(gy, out, rows, cols, rowsPerChunk);
+}
+extern "C" __global__ void __launch_bounds__(256)
+linear_bias_bwd_bf16(const __nv_bfloat16* __restrict__ gy, float* __restrict__ out, long long rows, int cols,
+                     long long rowsPerChunk) {
+    matmul_detail::column_sums<__nv_bfloat16>(gy, out, rows, cols, rowsPerChunk);
 }

@@ -1,5 +1,6 @@
 package dev.dragedit.cuda;
 
+import dev.dragedit.cuda.ops.CudaOps;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -49,6 +50,27 @@ class DeviceTensorTest {
             assertTrue(e.getMessage().contains("cast"), e.getMessage());
         }
         assertThrows(IllegalArgumentException.class, () -> Tensor.emptyOn(dev, DType.I64, 3));
+    }
+
+    @Test
+    void castOnTheDeviceRoundsAsTheCpuConversionDoes() {
+        java.util.Random r = new java.util.Random(5);
+        float[] v = new float[1037];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(9) - 4));
+        v[0] = Float.NaN; v[1] = 1e6f; v[2] = -0f; v[3] = 65520f; v[4] = 1.0009765625f + 1e-7f;
+        Tensor x = Tensor.of(v, 1037);
+        DType[] types = {DType.F32, DType.F16, DType.BF16};
+        for (DType from : types) for (DType to : types) {
+            Tensor src = x.to(from);
+            Tensor got = CudaOps.cast(src.toDevice(dev), to).toCpu();
+            Tensor want = src.to(DType.F32).to(to);
+            assertEquals(to, got.dtype());
+            for (int i = 0; i < v.length; i++) {
+                float w = want.getFloat(i), g = got.getFloat(i);
+                if (Float.isNaN(w)) assertTrue(Float.isNaN(g), from + " -> " + to + " keeps NaN");
+                else assertEquals(Float.floatToRawIntBits(w), Float.floatToRawIntBits(g), from + " -> " + to + " element " + i + " (" + v[i] + ")");
+            }
+        }
     }
 
     @Test

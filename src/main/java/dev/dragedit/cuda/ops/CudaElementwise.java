@@ -17,6 +17,7 @@ import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.AdamParams;
 import dev.dragedit.ops.Unary;
 import dev.dragedit.ops.shape.BroadcastPlan;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
@@ -234,6 +235,23 @@ public final class CudaElementwise {
     // ------------------------------------------------------------------ launch geometry
 
     /** A grid of 256-thread blocks with one thread per item, capped at {@link #MAX_BLOCKS}. */
+    // ------------------------------------------------------------------ storage conversion
+
+    /**
+     * x converted to dtype (F32, F16 or BF16) on its device, round to nearest even; x itself when it already has that
+     * type. The way device tensors change storage type ({@code Tensor.to} is CPU-only).
+     */
+    public static Tensor cast(Tensor x, DType dtype) {
+        KernelDevice dev = CudaOpSupport.floatDevice("cast", "x", x);
+        String to = CudaOpSupport.suffix(dtype);
+        if (x.dtype() == dtype) return x;
+        Tensor out = CudaOpSupport.output(dev, dtype, x.shape());
+        int n = out.numel();
+        if (n > 0) dev.launch("cast_" + CudaOpSupport.suffix(x.dtype()) + "_" + to, grid(n), Dim3.of(BLOCK), 0,
+                KernelArgs.create().ptr(x.devicePtr()).ptr(out.devicePtr()).i32(n));
+        return out;
+    }
+
     static Dim3 grid(long items) {
         long blocks = Math.max(1, (items + BLOCK - 1) / BLOCK);
         return Dim3.of((int) Math.min(blocks, MAX_BLOCKS));

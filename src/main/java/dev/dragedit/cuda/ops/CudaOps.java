@@ -18,6 +18,9 @@ public final class CudaOps implements Ops {
 
     @Override public String name() { return "cuda"; }
 
+    /** x converted to dtype (F32, F16 or BF16) on its device; x itself when it already has that type. */
+    public static Tensor cast(Tensor x, dev.dragedit.tensor.DType dtype) { return CudaElementwise.cast(x, dtype); }
+
     @Override public Tensor add(Tensor a, Tensor b) { return CudaElementwise.add(a, b); }
     @Override public Tensor sub(Tensor a, Tensor b) { return CudaElementwise.sub(a, b); }
     @Override public Tensor mul(Tensor a, Tensor b) { return CudaElementwise.mul(a, b); }

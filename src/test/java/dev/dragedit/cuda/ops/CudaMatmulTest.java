@@ -195,7 +195,9 @@ class CudaMatmulTest {
         assertMessage(() -> CudaMatmul.matmul(Tensor.zeros(2, 3, 4).toDevice(dev), Tensor.zeros(3, 4, 5).toDevice(dev), false, false),
                 "do not broadcast", "2 vs 3");
         assertMessage(() -> CudaMatmul.matmul(Tensor.zeros(4).toDevice(dev), b, false, false), "at least 2 dimensions");
-        assertMessage(() -> CudaMatmul.matmul(a, Tensor.zeros(4, 2), false, false), "matmul: b is on cpu", "expected a tensor on");
+        assertMessage(() -> CudaMatmul.matmul(a, Tensor.zeros(4, 2), false, false), "matmul: b is on the CPU", "tensor on a kernel device");
+        assertMessage(() -> CudaMatmul.matmul(a, b.toCpu().to(dev.dragedit.tensor.DType.F16).toDevice(dev), false, false),
+                "matmul: b is F16 but the first input is F32");
         assertMessage(() -> CudaMatmul.linear(Tensor.zeros(2, 5).toDevice(dev), Tensor.zeros(3, 4).toDevice(dev), null),
                 "linear: x has shape [2, 5]", "in=4");
         assertMessage(() -> CudaMatmul.linear(Tensor.zeros(2, 4).toDevice(dev), Tensor.zeros(3, 4, 1).toDevice(dev), null),
