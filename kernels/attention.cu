@@ -4,23 +4,28 @@
 // lse/delta [BH, Lq] (BH = B·H). Causal: key j is masked for query i when j > i (top-left aligned, as torch's
 // is_causal, also when Lq ≠ Lk), so every query sees key 0 and no row is fully masked.
 //
+// Every entry point exists for the storage types f32, f16 and bf16 (suffix _<t>) of q, k, v, gy and the outputs;
+// scores, the softmax statistics (running max and sum, lse, delta), shared memory and accumulators are fp32, and
+// each output element is rounded to the storage type once, from its fp32 accumulator.
+//
 // Common scheme: a block has `warps` warps (blockDim = (32, warps)); each warp owns ROWS rows (query rows in the
 // forward and dQ kernels, key rows in the dK/dV kernel), so branches on a row are warp-uniform and the warp
 // collectives stay converged. The other side is streamed in tiles of 32, staged in shared memory, with one lane per
 // element of the tile for the dot products (shared rows with an odd stride: conflict-free) and one lane per output
 // column (columns lane + 32·c, c < MAXC, so D, Dv ≤ 32·MAXC = 160) for the accumulation in registers.
-//   attention_fwd_f32     grid (ceil(Lq / (ROWS·warps)), BH), block (32, warps); per query tile, loop over key
+//   attention_fwd_<t>     grid (ceil(Lq / (ROWS·warps)), BH), block (32, warps); per query tile, loop over key
 //                         tiles with a running max m and sum l per row (online softmax); writes o and
 //                         lse = m + log l. smem: Q tile [ROWS·warps, D] + K tile [32, D|1] + V tile [32, Dv].
-//   attention_delta_bwd_f32   delta_i = Σ_c gy[i, c]·o[i, c]; a warp per row, grid (ceil(BH·Lq / 8)), block (32, 8).
-//   attention_dkdv_bwd_f32  grid (ceil(Lk / (ROWS·warps)), BH); per key tile, loop over query tiles of 32:
+//   attention_stats_bwd_<t>  the same pass for the backward (the Ops contract saves no forward state): instead of o
+//                         it writes lse and delta_i = Σ_c gy[i, c]·o[i, c], taken from the fp32 o still in
+//                         registers, so the backward needs no O workspace and no separate pass over it.
+//   attention_dkdv_bwd_<t>  grid (ceil(Lk / (ROWS·warps)), BH); per key tile, loop over query tiles of 32:
 //                         P = exp(scale·q·kᵀ − lse), dP = gy·vᵀ, dS = P∘(dP − delta); dV += Pᵀ·gy,
 //                         dK += scale·dSᵀ·Q. smem: Q and gy tiles [32, D|1], [32, Dv|1] + K, V rows of the block.
-//   attention_dq_bwd_f32  grid (ceil(Lq / (ROWS·warps)), BH); per query tile, loop over key tiles: dQ += scale·dS·K.
+//   attention_dq_bwd_<t>  grid (ceil(Lq / (ROWS·warps)), BH); per query tile, loop over key tiles: dQ += scale·dS·K.
 //                         smem: K, V tiles [32, D|1], [32, Dv|1] + Q and gy rows of the block.
 // No atomics: each output element is written by exactly one thread, so results are deterministic. The host
-// (CudaAttention.java) picks `warps` so the dynamic shared memory fits in 48 KiB. Templated on the storage type T
-// of q, k, v, gy (computation, shared memory, lse and delta in fp32).
+// (CudaAttention.java) picks `warps` so the dynamic shared memory fits in 48 KiB.
 #include <cmath>
 
 #include "common.cuh"
@@ -49,10 +54,11 @@ __device__ __forceinline__ float dot(const float* a, const float* b, int n) {
     return s;
 }
 
-template <class T>
+// STATS = false: the forward (o, lse). STATS = true: the backward's statistics (lse, delta from gy); o unused.
+template <class T, bool STATS>
 __device__ void attention_fwd(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
-                              T* __restrict__ o, float* __restrict__ lse, int lq, int lk, int dq, int dv,
-                              float scale, int causal) {
+                              T* __restrict__ o, const T* __restrict__ gy, float* __restrict__ lse,
+                              float* __restrict__ delta, int lq, int lk, int dq, int dv, float scale, int causal) {
     DE_DYNAMIC_SHARED(float, smem);
     const int warps = blockDim.y, rowsPerBlock = ROWS * warps, ldk = odd_stride(dq);
     float* qs = smem;                                // [rowsPerBlock, dq]
@@ -101,24 +107,20 @@ __device__ void attention_fwd(const T* __restrict__ q, const T* __restrict__ k, 
         const int i = i0 + threadIdx.y * ROWS + r;
         if (i >= lq) break;
         const float inv = 1.0f / l[r];
+        const size_t rowOff = ((size_t)bh * lq + i) * dv;
+        float d = 0.0f;
         for (int c = 0; c < MAXC; c++) {
             const int col = lane + 32 * c;
-            if (col < dv) o[((size_t)bh * lq + i) * dv + col] = de_from_float<T>(acc[r][c] * inv);
+            if (col >= dv) continue;
+            if (STATS) d += de_to_float(gy[rowOff + col]) * (acc[r][c] * inv);
+            else o[rowOff + col] = de_from_float<T>(acc[r][c] * inv);
         }
-        if (lane == 0) lse[(size_t)bh * lq + i] = m[r] + logf(l[r]);
+        if (STATS) d = de_warp_sum(d);  // warp-uniform branch: every lane of the row's warp takes part
+        if (lane == 0) {
+            lse[(size_t)bh * lq + i] = m[r] + logf(l[r]);
+            if (STATS) delta[(size_t)bh * lq + i] = d;
+        }
     }
-}
-
-template <class T>
-__device__ void attention_delta(const T* __restrict__ gy, const T* __restrict__ o, float* __restrict__ delta,
-                                int rows, int dv) {
-    const int row = blockIdx.x * blockDim.y + threadIdx.y;
-    if (row >= rows) return;  // warp-uniform
-    float s = 0.0f;
-    for (int c = threadIdx.x; c < dv; c += 32)
-        s += de_to_float(gy[(size_t)row * dv + c]) * de_to_float(o[(size_t)row * dv + c]);
-    s = de_warp_sum(s);
-    if (threadIdx.x == 0) delta[row] = s;
 }
 
 template <class T>
@@ -250,30 +252,35 @@ __device__ void attention_dq_bwd(const T* __restrict__ q, const T* __restrict__ 
 
 }  // namespace
 
-extern "C" __global__ void attention_fwd_f32(const float* __restrict__ q, const float* __restrict__ k,
-                                             const float* __restrict__ v, float* __restrict__ o,
-                                             float* __restrict__ lse, int lq, int lk, int dq, int dv, float scale,
-                                             int causal) {
-    attention_fwd(q, k, v, o, lse, lq, lk, dq, dv, scale, causal);
-}
+#define DE_ATTENTION_ENTRIES(SUF, T)                                                                              \
+    extern "C" __global__ void attention_fwd_##SUF(const T* __restrict__ q, const T* __restrict__ k,                  \
+                                                   const T* __restrict__ v, T* __restrict__ o,                        \
+                                                   float* __restrict__ lse, int lq, int lk, int dq, int dv,           \
+                                                   float scale, int causal) {                                         \
+        attention_fwd<T, false>(q, k, v, o, nullptr, lse, nullptr, lq, lk, dq, dv, scale, causal);                    \
+    }                                                                                                                 \
+    extern "C" __global__ void attention_stats_bwd_##SUF(const T* __restrict__ q, const T* __restrict__ k,            \
+                                                         const T* __restrict__ v, const T* __restrict__ gy,           \
+                                                         float* __restrict__ lse, float* __restrict__ delta, int lq,  \
+                                                         int lk, int dq, int dv, float scale, int causal) {           \
+        attention_fwd<T, true>(q, k, v, nullptr, gy, lse, delta, lq, lk, dq, dv, scale, causal);                      \
+    }                                                                                                                 \
+    extern "C" __global__ void attention_dkdv_bwd_##SUF(const T* __restrict__ q, const T* __restrict__ k,             \
+                                                        const T* __restrict__ v, const T* __restrict__ gy,            \
+                                                        const float* __restrict__ lse,                                \
+                                                        const float* __restrict__ delta, T* __restrict__ dk,          \
+                                                        T* __restrict__ dv, int lq, int lk, int dq, int dvDim,        \
+                                                        float scale, int causal) {                                    \
+        attention_dkdv_bwd<T>(q, k, v, gy, lse, delta, dk, dv, lq, lk, dq, dvDim, scale, causal);                     \
+    }                                                                                                                 \
+    extern "C" __global__ void attention_dq_bwd_##SUF(const T* __restrict__ q, const T* __restrict__ k,               \
+                                                      const T* __restrict__ v, const T* __restrict__ gy,              \
+                                                      const float* __restrict__ lse, const float* __restrict__ delta, \
+                                                      T* __restrict__ dq, int lq, int lk, int dqDim, int dv,          \
+                                                      float scale, int causal) {                                      \
+        attention_dq_bwd<T>(q, k, v, gy, lse, delta, dq, lq, lk, dqDim, dv, scale, causal);                           \
+    }
 
-extern "C" __global__ void attention_delta_bwd_f32(const float* __restrict__ gy, const float* __restrict__ o,
-                                               float* __restrict__ delta, int rows, int dv) {
-    attention_delta(gy, o, delta, rows, dv);
-}
-
-extern "C" __global__ void attention_dkdv_bwd_f32(const float* __restrict__ q, const float* __restrict__ k,
-                                                  const float* __restrict__ v, const float* __restrict__ gy,
-                                                  const float* __restrict__ lse, const float* __restrict__ delta,
-                                                  float* __restrict__ dk, float* __restrict__ dv, int lq, int lk,
-                                                  int dq, int dvDim, float scale, int causal) {
-    attention_dkdv_bwd(q, k, v, gy, lse, delta, dk, dv, lq, lk, dq, dvDim, scale, causal);
-}
-
-extern "C" __global__ void attention_dq_bwd_f32(const float* __restrict__ q, const float* __restrict__ k,
-                                                const float* __restrict__ v, const float* __restrict__ gy,
-                                                const float* __restrict__ lse, const float* __restrict__ delta,
-                                                float* __restrict__ dq, int lq, int lk, int dqDim, int dv,
-                                                float scale, int causal) {
-    attention_dq_bwd(q, k, v, gy, lse, delta, dq, lq, lk, dqDim, dv, scale, causal);
-}
+DE_ATTENTION_ENTRIES(f32, float)
+DE_ATTENTION_ENTRIES(f16, __half)
+DE_ATTENTION_ENTRIES(bf16, __nv_bfloat16)

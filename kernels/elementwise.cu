@@ -1,33 +1,35 @@
 // Element-wise kernels of the CUDA backend: the device side of dev.dragedit.cuda.ops.CudaElementwise, matching
 // dev.dragedit.ops.cpu.CpuElementwise / CpuOptim (the specification) within float rounding.
-//   add|sub|mul|div_fwd_f32   out = a ∘ b with NumPy broadcasting. The Java side coalesces the broadcast (size-1
+// Every op but adamstep has three entry points, <op>_<dir>_f32 / _f16 / _bf16, by the storage type of all its
+// tensors (__half and __nv_bfloat16 are read into fp32, computed in fp32 and rounded once, to nearest even, on store):
+//   add|sub|mul|div_fwd       out = a ∘ b with NumPy broadcasting. The Java side coalesces the broadcast (size-1
 //                             dimensions dropped, neighbours merged where both operands step through them as one)
 //                             and passes, innermost first, up to 6 dimensions' sizes and each operand's element
 //                             stride (0 where it broadcasts) as scalars (more dimensions: one launch per slab of
 //                             the innermost 6, with offset pointers). Fast paths: one dimension with both
-//                             strides 1 (same shape: float4 loads/stores) or one stride 0 (a scalar operand);
+//                             strides 1 (same shape: packed loads/stores) or one stride 0 (a scalar operand);
 //                             otherwise per element an index decomposition over ≤ 6 dimensions.
-//   expand_fwd_f32            out = x broadcast to out's shape, the same addressing with one operand.
-//   affine_fwd_f32            y = x·s + t
-//   clamp_fwd_f32             y = min(max(x, lo), hi), NaN propagated (as torch.clamp and Java's Math.min/max)
-//   clamp_bwd_f32             dx = gy where lo ≤ x ≤ hi, else 0
-//   unary_fwd_f32             y = f(x), f by op code (UNARY_* below, the order of dev.dragedit.ops.Unary; the Java
+//   expand_fwd                out = x broadcast to out's shape, the same addressing with one operand.
+//   affine_fwd                y = x·s + t (s, t fp32 scalars)
+//   clamp_fwd                 y = min(max(x, lo), hi), NaN propagated (as torch.clamp and Java's Math.min/max)
+//   clamp_bwd                 dx = gy where lo ≤ x ≤ hi, else 0
+//   unary_fwd                 y = f(x), f by op code (UNARY_* below, the order of dev.dragedit.ops.Unary; the Java
 //                             side maps by name, not ordinal)
-//   unary_bwd_f32             dx = gy·f'(x), torch's conventions at kinks (abs'(0) = relu'(0) = 0)
-//   geglu_fwd_f32             x [rows, 2n] → y [rows, n] = x[:, :n]·gelu(x[:, n:]), exact GELU x·Φ(x)
-//   geglu_bwd_f32             dx [rows, 2n] from gy [rows, n]
+//   unary_bwd                 dx = gy·f'(x), torch's conventions at kinks (abs'(0) = relu'(0) = 0)
+//   geglu_fwd                 x [rows, 2n] → y [rows, n] = x[:, :n]·gelu(x[:, n:]), exact GELU x·Φ(x)
+//   geglu_bwd                 dx [rows, 2n] from gy [rows, n]
 //   adamstep_fwd_f32          one in-place Adam/AdamW step on (param, grad, m, v), operation by operation as
 //                             CpuOptim (no FMA contraction: __fmul_rn/__fadd_rn), scalars precomputed on the host.
-// Layout: dense contiguous row-major F32. Launch: 1-D grids of 256-thread blocks, grid-stride loops (the Java side
-// caps the grid), so any n works with any grid; 32-bit unsigned indices (tensors hold < 2^31 elements, and
-// i + stride < 2^32). The maps are memory-bound: the float4 path issues 16-byte transactions when every pointer is
-// 16-byte aligned (checked per launch, uniformly, in the kernel), with a scalar tail.
+//                             F32 only: optimiser state and master weights stay F32 (a 16-bit model is trained
+//                             through F32 master copies; updates lr·m/√v far below a 16-bit ulp would be lost).
+// Layout: dense contiguous row-major, one storage type per launch. Launch: 1-D grids of 256-thread blocks,
+// grid-stride loops (the Java side caps the grid), so any n works with any grid; 32-bit unsigned indices (tensors
+// hold < 2^31 elements, and i + stride < 2^32). The maps are memory-bound: they move packs of four elements (16
+// bytes of float, 8 bytes of a 16-bit type: one vector load/store each) when every pointer is aligned to the pack
+// (checked per launch, uniformly, in the kernel), with a scalar tail; misaligned (offset) tensors take the scalar loop.
 // GELU: Φ(x) = ½·erfc(−x/√2) — the exact (erf) GELU written with erfcf, which keeps relative accuracy in the
 // negative tail where 1 + erf(x/√2) would cancel (the CPU reference is accurate there too).
-// Storage type: the device helpers are templated on T (float today; __half/__nv_bfloat16 go through
-// de_to_float/de_from_float, computing in fp32) — only the float4 fast path is float-specific.
-#include <type_traits>
-
+// Storage type: the device helpers are templated on T and go through de_to_float/de_from_float (identity for float).
 #include "common.cuh"
 
 namespace {
@@ -43,8 +45,6 @@ constexpr float INV_SQRT_2PI = 0.39894228040143268f;
 
 __device__ __forceinline__ unsigned global_thread() { return blockIdx.x * blockDim.x + threadIdx.x; }
 __device__ __forceinline__ unsigned grid_threads() { return gridDim.x * blockDim.x; }
-
-__device__ __forceinline__ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 // ---- the scalar functions (fp32) ---------------------------------------------------------------------------------
 
@@ -98,42 +98,48 @@ template <int OP> __device__ __forceinline__ float unary_derivative(float x) {
 
 // ---- grid-stride maps ----------------------------------------------------------------------------------------------
 
-// y[i] = f(x[i]).
+// Four consecutive elements as one aligned load/store: 16 bytes of float (an LDG.128) or 8 bytes of __half /
+// __nv_bfloat16 (an LDG.64). An aligned struct copy is one vector access under nvcc and a plain copy under g++.
+template <class T> struct alignas(4 * sizeof(T)) Pack4 {
+    T v[4];
+};
+
+template <class T> __device__ __forceinline__ bool pack_aligned(const void* p) {
+    return (reinterpret_cast<uintptr_t>(p) & (sizeof(Pack4<T>) - 1)) == 0;
+}
+
+// y[i] = f(x[i]): packs of four when every pointer is pack-aligned (uniform over the launch), then a scalar tail.
 template <class T, class F> __device__ __forceinline__ void map1(const T* __restrict__ x, T* __restrict__ y, unsigned n, F f) {
     unsigned start = 0, tid = global_thread(), stride = grid_threads();
-    if constexpr (std::is_same<T, float>::value) {
-        if (aligned16(x) && aligned16(y)) {
-            unsigned n4 = n / 4;
-            const float4* x4 = reinterpret_cast<const float4*>(x);
-            float4* y4 = reinterpret_cast<float4*>(y);
-            for (unsigned i = tid; i < n4; i += stride) {
-                float4 v = x4[i];
-                v.x = f(v.x); v.y = f(v.y); v.z = f(v.z); v.w = f(v.w);
-                y4[i] = v;
-            }
-            start = n4 * 4;
+    if (pack_aligned<T>(x) && pack_aligned<T>(y)) {
+        unsigned n4 = n / 4;
+        const Pack4<T>* x4 = reinterpret_cast<const Pack4<T>*>(x);
+        Pack4<T>* y4 = reinterpret_cast<Pack4<T>*>(y);
+        for (unsigned i = tid; i < n4; i += stride) {
+            Pack4<T> v = x4[i];
+            for (int k = 0; k < 4; k++) v.v[k] = de_from_float<T>(f(de_to_float(v.v[k])));
+            y4[i] = v;
         }
+        start = n4 * 4;
     }
     for (unsigned i = start + tid; i < n; i += stride) y[i] = de_from_float<T>(f(de_to_float(x[i])));
 }
 
-// y[i] = f(a[i], b[i]).
+// y[i] = f(a[i], b[i]), packed as map1.
 template <class T, class F>
 __device__ __forceinline__ void map2(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y, unsigned n, F f) {
     unsigned start = 0, tid = global_thread(), stride = grid_threads();
-    if constexpr (std::is_same<T, float>::value) {
-        if (aligned16(a) && aligned16(b) && aligned16(y)) {
-            unsigned n4 = n / 4;
-            const float4* a4 = reinterpret_cast<const float4*>(a);
-            const float4* b4 = reinterpret_cast<const float4*>(b);
-            float4* y4 = reinterpret_cast<float4*>(y);
-            for (unsigned i = tid; i < n4; i += stride) {
-                float4 u = a4[i], v = b4[i];
-                u.x = f(u.x, v.x); u.y = f(u.y, v.y); u.z = f(u.z, v.z); u.w = f(u.w, v.w);
-                y4[i] = u;
-            }
-            start = n4 * 4;
+    if (pack_aligned<T>(a) && pack_aligned<T>(b) && pack_aligned<T>(y)) {
+        unsigned n4 = n / 4;
+        const Pack4<T>* a4 = reinterpret_cast<const Pack4<T>*>(a);
+        const Pack4<T>* b4 = reinterpret_cast<const Pack4<T>*>(b);
+        Pack4<T>* y4 = reinterpret_cast<Pack4<T>*>(y);
+        for (unsigned i = tid; i < n4; i += stride) {
+            Pack4<T> u = a4[i], v = b4[i];
+            for (int k = 0; k < 4; k++) u.v[k] = de_from_float<T>(f(de_to_float(u.v[k]), de_to_float(v.v[k])));
+            y4[i] = u;
         }
+        start = n4 * 4;
     }
     for (unsigned i = start + tid; i < n; i += stride) y[i] = de_from_float<T>(f(de_to_float(a[i]), de_to_float(b[i])));
 }
@@ -304,71 +310,61 @@ __device__ __forceinline__ void adam_step(P* __restrict__ p, const P* __restrict
 
 // ---- entry points ------------------------------------------------------------------------------------------------
 
+// Every op but adamstep in three storage types, written by one macro per signature (SUF the name suffix, T the type).
 // The broadcast geometry travels as scalars (sizes s*, strides a*/b*, innermost first): no device-side array to
 // allocate and fill per launch.
 
-extern "C" __global__ void add_fwd_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
-                                      unsigned n, int rank, int s0, int s1, int s2, int s3, int s4, int s5, int a0, int a1,
-                                      int a2, int a3, int a4, int a5, int b0, int b1, int b2, int b3, int b4, int b5) {
-    binary<float, BINARY_ADD>(a, b, out, n, make_bcast(rank, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5));
-}
+#define DE_BINARY_ENTRY(NAME, OP, SUF, T)                                                                            \
+    extern "C" __global__ void NAME##_fwd_##SUF(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,  \
+                                                unsigned n, int rank, int s0, int s1, int s2, int s3, int s4, int s5,   \
+                                                int a0, int a1, int a2, int a3, int a4, int a5, int b0, int b1, int b2, \
+                                                int b3, int b4, int b5) {                                               \
+        binary<T, OP>(a, b, out, n,                                                                                  \
+                      make_bcast(rank, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5));     \
+    }
 
-extern "C" __global__ void sub_fwd_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
-                                      unsigned n, int rank, int s0, int s1, int s2, int s3, int s4, int s5, int a0, int a1,
-                                      int a2, int a3, int a4, int a5, int b0, int b1, int b2, int b3, int b4, int b5) {
-    binary<float, BINARY_SUB>(a, b, out, n, make_bcast(rank, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5));
-}
+#define DE_ELEMENTWISE_ENTRIES(SUF, T)                                                                               \
+    DE_BINARY_ENTRY(add, BINARY_ADD, SUF, T)                                                                         \
+    DE_BINARY_ENTRY(sub, BINARY_SUB, SUF, T)                                                                         \
+    DE_BINARY_ENTRY(mul, BINARY_MUL, SUF, T)                                                                         \
+    DE_BINARY_ENTRY(div, BINARY_DIV, SUF, T)                                                                         \
+    extern "C" __global__ void expand_fwd_##SUF(const T* __restrict__ x, T* __restrict__ out, unsigned n, int rank,    \
+                                                int s0, int s1, int s2, int s3, int s4, int s5, int x0, int x1, int x2, \
+                                                int x3, int x4, int x5) {                                               \
+        expand(x, out, n, make_bcast(rank, s0, s1, s2, s3, s4, s5, x0, x1, x2, x3, x4, x5, 0, 0, 0, 0, 0, 0));         \
+    }                                                                                                                \
+    /* No FMA: the CPU rounds x·s before adding t. */                                                                \
+    extern "C" __global__ void affine_fwd_##SUF(const T* __restrict__ x, T* __restrict__ y, unsigned n, float s, float t) { \
+        map1(x, y, n, [s, t](float v) { return __fadd_rn(__fmul_rn(v, s), t); });                                    \
+    }                                                                                                                \
+    extern "C" __global__ void clamp_fwd_##SUF(const T* __restrict__ x, T* __restrict__ y, unsigned n, float lo, float hi) { \
+        map1(x, y, n, [lo, hi](float v) { return v != v ? v : fminf(fmaxf(v, lo), hi); });                           \
+    }                                                                                                                \
+    extern "C" __global__ void clamp_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ x, T* __restrict__ dx,  \
+                                               unsigned n, float lo, float hi) {                                     \
+        map2(gy, x, dx, n, [lo, hi](float g, float v) { return v >= lo && v <= hi ? g : 0.0f; });                    \
+    }                                                                                                                \
+    extern "C" __global__ void unary_fwd_##SUF(const T* __restrict__ x, T* __restrict__ y, unsigned n, int op) {       \
+        unary_fwd_dispatch(x, y, n, op);                                                                             \
+    }                                                                                                                \
+    extern "C" __global__ void unary_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ x, T* __restrict__ dx,  \
+                                               unsigned n, int op) {                                                 \
+        unary_bwd_dispatch(gy, x, dx, n, op);                                                                        \
+    }                                                                                                                \
+    extern "C" __global__ void geglu_fwd_##SUF(const T* __restrict__ x, T* __restrict__ y, unsigned total, unsigned n) { \
+        geglu_fwd(x, y, total, n);                                                                                   \
+    }                                                                                                                \
+    extern "C" __global__ void geglu_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ x, T* __restrict__ dx,  \
+                                               unsigned total, unsigned n) {                                         \
+        geglu_bwd(gy, x, dx, total, n);                                                                              \
+    }
 
-extern "C" __global__ void mul_fwd_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
-                                      unsigned n, int rank, int s0, int s1, int s2, int s3, int s4, int s5, int a0, int a1,
-                                      int a2, int a3, int a4, int a5, int b0, int b1, int b2, int b3, int b4, int b5) {
-    binary<float, BINARY_MUL>(a, b, out, n, make_bcast(rank, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5));
-}
+DE_ELEMENTWISE_ENTRIES(f32, float)
+DE_ELEMENTWISE_ENTRIES(f16, __half)
+DE_ELEMENTWISE_ENTRIES(bf16, __nv_bfloat16)
 
-extern "C" __global__ void div_fwd_f32(const float* __restrict__ a, const float* __restrict__ b, float* __restrict__ out,
-                                      unsigned n, int rank, int s0, int s1, int s2, int s3, int s4, int s5, int a0, int a1,
-                                      int a2, int a3, int a4, int a5, int b0, int b1, int b2, int b3, int b4, int b5) {
-    binary<float, BINARY_DIV>(a, b, out, n, make_bcast(rank, s0, s1, s2, s3, s4, s5, a0, a1, a2, a3, a4, a5, b0, b1, b2, b3, b4, b5));
-}
-
-extern "C" __global__ void expand_fwd_f32(const float* __restrict__ x, float* __restrict__ out, unsigned n, int rank,
-                                          int s0, int s1, int s2, int s3, int s4, int s5, int x0, int x1, int x2,
-                                          int x3, int x4, int x5) {
-    expand(x, out, n, make_bcast(rank, s0, s1, s2, s3, s4, s5, x0, x1, x2, x3, x4, x5, 0, 0, 0, 0, 0, 0));
-}
-
-extern "C" __global__ void affine_fwd_f32(const float* __restrict__ x, float* __restrict__ y, unsigned n, float s, float t) {
-    // No FMA: the CPU rounds x·s before adding t.
-    map1(x, y, n, [s, t](float v) { return __fadd_rn(__fmul_rn(v, s), t); });
-}
-
-extern "C" __global__ void clamp_fwd_f32(const float* __restrict__ x, float* __restrict__ y, unsigned n, float lo, float hi) {
-    map1(x, y, n, [lo, hi](float v) { return v != v ? v : fminf(fmaxf(v, lo), hi); });
-}
-
-extern "C" __global__ void clamp_bwd_f32(const float* __restrict__ gy, const float* __restrict__ x, float* __restrict__ dx,
-                                         unsigned n, float lo, float hi) {
-    map2(gy, x, dx, n, [lo, hi](float g, float v) { return v >= lo && v <= hi ? g : 0.0f; });
-}
-
-extern "C" __global__ void unary_fwd_f32(const float* __restrict__ x, float* __restrict__ y, unsigned n, int op) {
-    unary_fwd_dispatch(x, y, n, op);
-}
-
-extern "C" __global__ void unary_bwd_f32(const float* __restrict__ gy, const float* __restrict__ x, float* __restrict__ dx,
-                                         unsigned n, int op) {
-    unary_bwd_dispatch(gy, x, dx, n, op);
-}
-
-extern "C" __global__ void geglu_fwd_f32(const float* __restrict__ x, float* __restrict__ y, unsigned total, unsigned n) {
-    geglu_fwd(x, y, total, n);
-}
-
-extern "C" __global__ void geglu_bwd_f32(const float* __restrict__ gy, const float* __restrict__ x, float* __restrict__ dx,
-                                         unsigned total, unsigned n) {
-    geglu_bwd(gy, x, dx, total, n);
-}
-
+// F32 only: the optimiser keeps master weights, gradients and both moments in F32 (16-bit storage would lose the
+// small updates lr·m/√v to rounding); the template takes a storage type P for the parameter should that change.
 extern "C" __global__ void adamstep_fwd_f32(float* __restrict__ p, const float* __restrict__ grad, float* __restrict__ m,
                                             float* __restrict__ v, unsigned n, float l2, float decay, float one_minus_beta1,
                                             float beta2, float one_minus_beta2, float bc2_sqrt, float eps,

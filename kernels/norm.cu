@@ -12,24 +12,26 @@
 //   block holds blockDim.y rows (warp shuffles only, no barrier); otherwise blockDim.y == 1 and the team is the
 //   whole block (warp shuffles, then one shared slot per warp, which every warp reads and shuffles again, so
 //   every thread gets the same bits). blockDim.x is always a multiple of 32.
-//   groupnorm_fwd/bwd_f32      grid (N*groups), block (T): one block per (sample, group), T = 32..1024 with at
+//   groupnorm_fwd/bwd          grid (N*groups), block (T): one block per (sample, group), T = 32..1024 with at
 //                              least 8 elements per thread; the backward's per-channel sums take a warp per channel
 //                              when there are at least as many channels as warps, else the whole block per channel
 //   layernorm_*, softmax_*     grid (ceil(rows/R)), block (32, R): a warp per row, for D <= 1024;
 //                              grid (rows), block (T): a block per row, for longer rows
-//   layernorm_param_bwd_f32    grid (ceil(D/32), chunks), block (32, 8): per chunk of rows, partial
+//   layernorm_param_bwd        grid (ceil(D/32), chunks), block (32, 8): per chunk of rows, partial
 //                              Σ gy*x̂ and Σ gy per column (coalesced along D), summed over the 8 row lanes in shared
 //                              memory in a fixed order
-//   norm_param_sum_bwd_f32     grid (ceil(cols/256)), block (256): out[c] = Σ_r part[r, c] in row order
+//   norm_param_sum_bwd         grid (ceil(cols/256)), block (256): out[c] = Σ_r part[r, c] in row order
 // dgamma/dbeta are reduced deterministically (no atomics): per-(sample, channel) or per-chunk partials, then
-// norm_param_sum_bwd_f32 sums them in a fixed order, so results do not vary from run to run.
+// norm_param_sum_bwd sums them in a fixed order, so results do not vary from run to run.
 //
 // Loads are scalar and coalesced (a unit's start need not be 16-byte aligned); x is read three times (two
 // statistics passes and the output pass), from L2 for groups up to a few MB. One block per group leaves SMs idle
 // when N*groups is small (e.g. 32 groups of a VAE at batch 1); splitting a group over blocks is the known next step.
 //
-// Kernels compute in fp32 and are templated on the storage type T of the tensors (float today; __half and
-// __nv_bfloat16 later through de_to_float / de_from_float). Partial sums and per-row statistics are fp32 always.
+// Storage types: every kernel has entry points <name>_f32, _f16 and _bf16 (x, gamma, beta, gy, y and dx in float,
+// __half or __nv_bfloat16; DE_NORM_ENTRIES at the end). They compute in fp32 through de_to_float / de_from_float:
+// statistics, team reductions, the dgamma/dbeta partials and the LayerNorm statistics workspace are fp32 in all
+// three, and a 16-bit value is rounded once, when it is stored (dgamma/dbeta by norm_param_sum_bwd_<T>).
 // Reference: Wu & He, "Group Normalization" (2018); Ba et al., "Layer Normalization" (2016); the backward formulas
 // dx = rstd·(γ·gy − mean(γ·gy) − x̂·mean(γ·gy·x̂)) and dx = y·(gy − Σ gy·y) for softmax.
 #include "common.cuh"
@@ -292,47 +294,49 @@ __device__ void param_sum(const float* __restrict__ part, T* __restrict__ out, i
 
 }  // namespace
 
-extern "C" __global__ void groupnorm_fwd_f32(const float* __restrict__ x, const float* __restrict__ gamma,
-                                             const float* __restrict__ beta, float* __restrict__ y, int C, int groups,
-                                             int spatial, float eps) {
-    groupnorm_fwd(x, gamma, beta, y, C, groups, spatial, eps);
-}
+// One set of entry points per storage type T of x, gamma, beta, gy, y, dx (SUF its name suffix); the partials,
+// the statistics workspace and every accumulator are fp32 in all three, and norm_param_sum_bwd rounds the final
+// dgamma/dbeta to T once, in its store.
+#define DE_NORM_ENTRIES(SUF, T)                                                                                      \
+    extern "C" __global__ void groupnorm_fwd_##SUF(const T* __restrict__ x, const T* __restrict__ gamma,              \
+                                                   const T* __restrict__ beta, T* __restrict__ y, int C, int groups,  \
+                                                   int spatial, float eps) {                                          \
+        groupnorm_fwd(x, gamma, beta, y, C, groups, spatial, eps);                                                   \
+    }                                                                                                                \
+    extern "C" __global__ void groupnorm_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ x,                 \
+                                                   const T* __restrict__ gamma, T* __restrict__ dx,                   \
+                                                   float* __restrict__ dg_part, float* __restrict__ db_part, int C,   \
+                                                   int groups, int spatial, float eps) {                              \
+        groupnorm_bwd(gy, x, gamma, dx, dg_part, db_part, C, groups, spatial, eps);                                  \
+    }                                                                                                                \
+    extern "C" __global__ void layernorm_fwd_##SUF(const T* __restrict__ x, const T* __restrict__ gamma,              \
+                                                   const T* __restrict__ beta, T* __restrict__ y, int rows, int D,    \
+                                                   float eps) {                                                       \
+        layernorm_fwd(x, gamma, beta, y, rows, D, eps);                                                              \
+    }                                                                                                                \
+    extern "C" __global__ void layernorm_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ x,                 \
+                                                   const T* __restrict__ gamma, T* __restrict__ dx,                   \
+                                                   float* __restrict__ stats, int rows, int D, float eps) {           \
+        layernorm_bwd(gy, x, gamma, dx, stats, rows, D, eps);                                                        \
+    }                                                                                                                \
+    extern "C" __global__ void layernorm_param_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ x,           \
+                                                         const float* __restrict__ stats, float* __restrict__ dg_part, \
+                                                         float* __restrict__ db_part, int rows, int D,                \
+                                                         int rows_per_chunk) {                                        \
+        layernorm_param_bwd(gy, x, stats, dg_part, db_part, rows, D, rows_per_chunk);                                \
+    }                                                                                                                \
+    extern "C" __global__ void softmax_fwd_##SUF(const T* __restrict__ x, T* __restrict__ y, int rows, int D) {       \
+        softmax_fwd(x, y, rows, D);                                                                                  \
+    }                                                                                                                \
+    extern "C" __global__ void softmax_bwd_##SUF(const T* __restrict__ gy, const T* __restrict__ y,                   \
+                                                 T* __restrict__ dx, int rows, int D) {                               \
+        softmax_bwd(gy, y, dx, rows, D);                                                                             \
+    }                                                                                                                \
+    extern "C" __global__ void norm_param_sum_bwd_##SUF(const float* __restrict__ part, T* __restrict__ out, int rows, \
+                                                        int cols) {                                                   \
+        param_sum(part, out, rows, cols);                                                                            \
+    }
 
-extern "C" __global__ void groupnorm_bwd_f32(const float* __restrict__ gy, const float* __restrict__ x,
-                                             const float* __restrict__ gamma, float* __restrict__ dx,
-                                             float* __restrict__ dg_part, float* __restrict__ db_part, int C,
-                                             int groups, int spatial, float eps) {
-    groupnorm_bwd(gy, x, gamma, dx, dg_part, db_part, C, groups, spatial, eps);
-}
-
-extern "C" __global__ void layernorm_fwd_f32(const float* __restrict__ x, const float* __restrict__ gamma,
-                                             const float* __restrict__ beta, float* __restrict__ y, int rows, int D,
-                                             float eps) {
-    layernorm_fwd(x, gamma, beta, y, rows, D, eps);
-}
-
-extern "C" __global__ void layernorm_bwd_f32(const float* __restrict__ gy, const float* __restrict__ x,
-                                             const float* __restrict__ gamma, float* __restrict__ dx,
-                                             float* __restrict__ stats, int rows, int D, float eps) {
-    layernorm_bwd(gy, x, gamma, dx, stats, rows, D, eps);
-}
-
-extern "C" __global__ void layernorm_param_bwd_f32(const float* __restrict__ gy, const float* __restrict__ x,
-                                                   const float* __restrict__ stats, float* __restrict__ dg_part,
-                                                   float* __restrict__ db_part, int rows, int D, int rows_per_chunk) {
-    layernorm_param_bwd(gy, x, stats, dg_part, db_part, rows, D, rows_per_chunk);
-}
-
-extern "C" __global__ void softmax_fwd_f32(const float* __restrict__ x, float* __restrict__ y, int rows, int D) {
-    softmax_fwd(x, y, rows, D);
-}
-
-extern "C" __global__ void softmax_bwd_f32(const float* __restrict__ gy, const float* __restrict__ y,
-                                           float* __restrict__ dx, int rows, int D) {
-    softmax_bwd(gy, y, dx, rows, D);
-}
-
-extern "C" __global__ void norm_param_sum_bwd_f32(const float* __restrict__ part, float* __restrict__ out, int rows,
-                                                  int cols) {
-    param_sum(part, out, rows, cols);
-}
+DE_NORM_ENTRIES(f32, float)
+DE_NORM_ENTRIES(f16, __half)
+DE_NORM_ENTRIES(bf16, __nv_bfloat16)

@@ -22,9 +22,16 @@
 //                                  in __syncwarp for the whole warp: hangs a GPU; the detector must report it
 //   selftest_warp_divergent        half a warp in __shfl_xor_sync, the other half in __ballot_sync, same mask
 //   selftest_assert                assert(n < 0): a failed device assert fails the launch (no abort)
+//   selftest_mma_m16n8k16_f16      one de_mma_m16n8k16 (kernels/mma.cuh) per warp on raw fragments: thread i
+//   selftest_mma_m16n8k16_bf16     reads a[4i..4i+3], b[2i..2i+1], c[4i..4i+3] (its lane's registers, packed by the
+//                                  caller in the PTX layout), accumulates in place (d = c) and writes d[4i..4i+3];
+//                                  checked by src/test/.../MmaFragmentTest against a scalar product
+//   selftest_mma_exited_lane_f16   the same with lane 31 of each warp returning first: undefined on the GPU, a
+//                                  launch failure in the emulation (EmulatedCudaDeviceTest)
 #include <cassert>
 
 #include "common.cuh"
+#include "mma.cuh"
 
 extern "C" __global__ void selftest_matmul_tiled_f32(const float* __restrict__ A, const float* __restrict__ B,
                                                      float* __restrict__ C, int M, int N, int K) {
@@ -197,4 +204,30 @@ extern "C" __global__ void selftest_warp_divergent(float* y) {
 extern "C" __global__ void selftest_assert(int* y, int n) {
     assert(n < 0);  // fails on purpose
     y[threadIdx.x] = n;
+}
+
+template <class T>
+__device__ __forceinline__ void mma_fragments(const unsigned* a, const unsigned* b, const float* c, float* d) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    uint32_t ra[4] = {a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]};
+    uint32_t rb[2] = {b[2 * i], b[2 * i + 1]};
+    float acc[4] = {c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]};
+    DeMma<T>::run(acc, ra, rb, acc);  // in place, as a GEMM's accumulators are
+    for (int r = 0; r < 4; r++) d[4 * i + r] = acc[r];
+}
+
+extern "C" __global__ void selftest_mma_m16n8k16_f16(const unsigned* __restrict__ a, const unsigned* __restrict__ b,
+                                                     const float* __restrict__ c, float* __restrict__ d) {
+    mma_fragments<__half>(a, b, c, d);
+}
+
+extern "C" __global__ void selftest_mma_m16n8k16_bf16(const unsigned* __restrict__ a, const unsigned* __restrict__ b,
+                                                      const float* __restrict__ c, float* __restrict__ d) {
+    mma_fragments<__nv_bfloat16>(a, b, c, d);
+}
+
+extern "C" __global__ void selftest_mma_exited_lane_f16(const unsigned* __restrict__ a, const unsigned* __restrict__ b,
+                                                        const float* __restrict__ c, float* __restrict__ d) {
+    if ((threadIdx.x & 31) == 31) return;  // leaves the warp's MMA short of a lane, on purpose
+    mma_fragments<__half>(a, b, c, d);
 }

@@ -2,7 +2,8 @@
 // same .cu files nvcc compiles become host code run by kernels/emu/runtime.cpp. Each CUDA thread is a fiber on a
 // block's worker thread, so everything "per block" (blockIdx, __shared__) is per worker thread (thread-local), and
 // everything "per thread" (threadIdx) is rewritten by the scheduler on every fiber switch. Barriers, warp shuffles
-// and votes are calls into the runtime, which parks the calling fiber until its partners arrive. Atomics are real
+// and votes are calls into the runtime, which parks the calling fiber until its partners arrive; so is the
+// tensor-core MMA of kernels/mma.cuh (mma_m16n8k16, computed in scalar code by the runtime). Atomics are real
 // atomics because several blocks run at once on different workers. What is not emulated: see kernels/README.md.
 #pragma once
 
@@ -67,7 +68,7 @@ namespace de_emu {
 enum WarpKind : int {
     WARP_SYNC, WARP_SHFL_IDX, WARP_SHFL_UP, WARP_SHFL_DOWN, WARP_SHFL_XOR, WARP_BALLOT, WARP_ANY, WARP_ALL,
     WARP_MATCH_ANY, WARP_MATCH_ALL, WARP_REDUCE_ADD, WARP_REDUCE_MIN_U, WARP_REDUCE_MAX_U, WARP_REDUCE_MIN_I,
-    WARP_REDUCE_MAX_I, WARP_REDUCE_AND, WARP_REDUCE_OR, WARP_REDUCE_XOR
+    WARP_REDUCE_MAX_I, WARP_REDUCE_AND, WARP_REDUCE_OR, WARP_REDUCE_XOR, WARP_MMA_F16, WARP_MMA_BF16
 };
 DE_EMU_HIDDEN uint64_t warp_op(int kind, unsigned mask, uint64_t value, int arg, int width);
 DE_EMU_HIDDEN unsigned active_mask();
@@ -85,6 +86,19 @@ template <class T> inline T from_bits(uint64_t b) {
     T v;
     std::memcpy(static_cast<void*>(&v), &b, sizeof(T));
     return v;
+}
+// One lane's share of mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.f32 (kernels/mma.cuh): the collective's
+// value is a pointer to this, on the lane's own stack, which lives until the collective completes. The lane that
+// completes it reads every lane's a, b, c and writes every lane's d (runtime.cpp, complete_mma), so d may alias c.
+struct MmaLane {
+    const uint32_t* a;  // 4 registers of 2 packed 16-bit values
+    const uint32_t* b;  // 2 registers
+    const float* c;     // 4 accumulators
+    float* d;           // 4 results
+};
+inline void mma_m16n8k16(int kind, float* d, const uint32_t* a, const uint32_t* b, const float* c) {
+    MmaLane lane{a, b, c, d};
+    warp_op(kind, 0xffffffffu, reinterpret_cast<uintptr_t>(&lane), 0, 32);
 }
 template <class T> inline std::atomic_ref<T> atom(T* p) { return std::atomic_ref<T>(*p); }
 // 16-bit floats have no atomic_ref arithmetic: compare-and-swap on their bits.

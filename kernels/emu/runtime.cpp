@@ -7,7 +7,8 @@
 //
 // Rules kept from the GPU: a __syncthreads completes when every non-exited thread of the block has arrived (PTX:
 // bar.sync waits for the non-exited threads; all __syncthreads of a block are the same barrier 0); a warp
-// collective completes when every non-exited lane named in its mask has arrived with the same mask and kind. A
+// collective completes when every non-exited lane named in its mask has arrived with the same mask and kind (the
+// tensor-core MMA, a collective too, needs all 32 lanes and computes the warp's 16×8 product in scalar code). A
 // block in which no fiber can run while some wait is a deadlock: the launch fails naming the kernel, the block
 // and what the threads wait for. A blocking fiber switches straight to the next runnable one (one stack switch
 // per resume, not two through the worker's own stack).
@@ -68,7 +69,8 @@ const char* kind_name(int kind) {
     static const char* names[] = {"__syncwarp", "__shfl_sync", "__shfl_up_sync", "__shfl_down_sync", "__shfl_xor_sync",
                                   "__ballot_sync", "__any_sync", "__all_sync", "__match_any_sync", "__match_all_sync",
                                   "__reduce_add_sync", "__reduce_min_sync", "__reduce_max_sync", "__reduce_min_sync",
-                                  "__reduce_max_sync", "__reduce_and_sync", "__reduce_or_sync", "__reduce_xor_sync"};
+                                  "__reduce_max_sync", "__reduce_and_sync", "__reduce_or_sync", "__reduce_xor_sync",
+                                  "de_mma_m16n8k16_f16", "de_mma_m16n8k16_bf16"};
     return kind >= 0 && kind < int(sizeof names / sizeof *names) ? names[kind] : "warp op";
 }
 
@@ -157,6 +159,56 @@ int block_barrier(int pred, int mode) {
     return f.bar_result;
 }
 
+// 16-bit storage bits -> fp32, exactly (every f16 and bf16 value is a float).
+static float f16_bits_to_float(uint32_t h) {
+    uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+    if (exp == 0x1f) return from_bits<float>(sign | 0x7f800000u | (mant << 13));  // inf, NaN (payload kept)
+    if (exp == 0) {
+        float v = std::ldexp(float(mant), -24);  // zero or subnormal: mant · 2^-24
+        return sign ? -v : v;
+    }
+    return from_bits<float>(sign | ((exp + 112) << 23) | (mant << 13));
+}
+static float bf16_bits_to_float(uint32_t b) { return from_bits<float>((b & 0xffffu) << 16); }
+
+// mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.f32 for a whole warp, from the fragment layout of the PTX ISA
+// ("Matrix Fragments for mma.m16n8k16 with floating point type"): lane l has groupID g = l >> 2 and
+// threadID_in_group t = l % 4; register a[r] holds A[g + 8·(r & 1)][2t + 8·(r >> 1) + {0, 1}] (low half first),
+// b[r] holds B[2t + 8r + {0, 1}][g], and c[r], d[r] are element [g + 8·(r >> 1)][2t + (r & 1)] of C, D.
+// D = C + A·B with one fp32 FMA per product in increasing k (the 16-bit inputs are exact in fp32; the GPU's
+// order and internal precision of the accumulation are unspecified, so results may differ in the last bits).
+static void complete_mma(Fiber* lanes, bool bf16) {
+    float A[16][16], B[16][8], D[16][8];
+    auto cvt = bf16 ? bf16_bits_to_float : f16_bits_to_float;
+    for (int l = 0; l < 32; l++) {
+        const MmaLane& f = *reinterpret_cast<const MmaLane*>(lanes[l].win);
+        int g = l >> 2, t = l & 3;
+        for (int r = 0; r < 4; r++) {
+            int row = g + 8 * (r & 1), col = 2 * t + 8 * (r >> 1);
+            A[row][col] = cvt(f.a[r] & 0xffffu);
+            A[row][col + 1] = cvt(f.a[r] >> 16);
+        }
+        for (int r = 0; r < 2; r++) {
+            int k = 2 * t + 8 * r;
+            B[k][g] = cvt(f.b[r] & 0xffffu);
+            B[k + 1][g] = cvt(f.b[r] >> 16);
+        }
+        for (int r = 0; r < 4; r++) D[g + 8 * (r >> 1)][2 * t + (r & 1)] = f.c[r];
+    }
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 8; j++) {
+            float s = D[i][j];
+            for (int k = 0; k < 16; k++) s = std::fma(A[i][k], B[k][j], s);
+            D[i][j] = s;
+        }
+    // Written only now: a lane's d may be its own c, which other lanes' results needed above.
+    for (int l = 0; l < 32; l++) {
+        const MmaLane& f = *reinterpret_cast<const MmaLane*>(lanes[l].win);
+        int g = l >> 2, t = l & 3;
+        for (int r = 0; r < 4; r++) f.d[r] = D[g + 8 * (r >> 1)][2 * t + (r & 1)];
+    }
+}
+
 // Completes the warp collective that lane `idx` waits in, if every non-exited lane of its mask has arrived.
 bool try_complete_warp(Worker& w, int idx, Fiber* self) {
     Fiber* F = w.fibers;
@@ -178,12 +230,25 @@ bool try_complete_warp(Worker& w, int idx, Fiber* self) {
         }
         group |= 1u << j;
     }
+    if (kind == WARP_MMA_F16 || kind == WARP_MMA_BF16) {
+        // mma.sync.aligned: every lane of the warp takes part (PTX: undefined if a thread of the warp has exited).
+        if (nlanes < 32) {
+            fail(w, std::string(kind_name(kind)) + " in warp " + std::to_string(base / 32) + ", which has only " +
+                        std::to_string(nlanes) + " threads: the block size must be a multiple of 32");
+        }
+        if (group != ~0u) {
+            int gone = __builtin_ctz(~group);
+            fail(w, std::string(kind_name(kind)) + " needs all 32 lanes of warp " + std::to_string(base / 32) +
+                        ", but thread " + dim_str(F[base + gone].tid) + " has exited");
+        }
+        complete_mma(F + base, kind == WARP_MMA_BF16);
+    }
     uint64_t common = 0;
     if (kind == WARP_BALLOT || kind == WARP_ANY || kind == WARP_ALL) {
         unsigned b = 0;
         for (unsigned m = group; m; m &= m - 1) b |= (F[base + __builtin_ctz(m)].win != 0) << __builtin_ctz(m);
         common = kind == WARP_BALLOT ? b : kind == WARP_ANY ? (b != 0) : (b == group);
-    } else if (kind >= WARP_REDUCE_ADD) {
+    } else if (kind >= WARP_REDUCE_ADD && kind <= WARP_REDUCE_XOR) {
         bool first = true;
         for (unsigned m = group; m; m &= m - 1) {
             uint32_t v = uint32_t(F[base + __builtin_ctz(m)].win);

@@ -28,7 +28,7 @@ struct Fiber {
     int wkind;
     unsigned wmask;
     int wsrc;            // source lane of a shuffle (own lane when out of range)
-    uint64_t win, wout;  // value given to / result of a warp collective
+    uint64_t win, wout;  // value given to / result of a warp collective (an MMA gives a MmaLane*)
 };
 
 struct Job;

@@ -8,16 +8,17 @@ import picocli.CommandLine.Spec;
 import java.util.concurrent.Callable;
 
 /**
- * {@code dragedit bench}: the parent of the benchmarks ({@code cpu}, and {@code jmh} for the JMH micro-benchmarks,
- * now; model and GPU benchmarks join it as their issues land, from this package or through
+ * {@code dragedit bench}: the parent of the benchmarks ({@code cpu}, {@code jmh} for the JMH micro-benchmarks, and
+ * {@code kernels} for the CUDA kernels, now; model benchmarks join it as their issues land, from this package or through
  * {@link dev.dragedit.cli.CommandProvider} with parent "bench").
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
         synopsisSubcommandLabel = "BENCHMARK",
-        description = {"Run a benchmark (cpu, jmh).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
-                "bench jmh runs the JMH micro-benchmarks of the CPU kernels."},
+        description = {"Run a benchmark (cpu, jmh, kernels).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
+                "bench jmh runs the JMH micro-benchmarks of the CPU kernels;",
+                "bench kernels times every CUDA kernel (GPU or emulation), one JSON line per kernel and case in docs/perf/kernels.jsonl."},
         commandListHeading = "%nBenchmarks:%n",
-        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class})
+        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class, KernelBenchCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

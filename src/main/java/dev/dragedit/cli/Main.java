@@ -1,9 +1,14 @@
 package dev.dragedit.cli;
 
 import dev.dragedit.bench.BenchCommand;
+import dev.dragedit.engine.DeviceChoice;
+import dev.dragedit.engine.Engine;
+import dev.dragedit.engine.OptionsException;
+import dev.dragedit.engine.RunOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
@@ -28,6 +33,10 @@ import java.util.concurrent.Callable;
  * classpath contribute through {@link CommandProvider}. Exit codes: 0 success, 2 usage error (unknown option or
  * command, bad value), 1 runtime failure, reported in one line; the stack trace only with {@code --debug} or
  * {@code DRAGEDIT_DEBUG=1}, so that ordinary failures read like messages, not crashes.
+ *
+ * <p>Global options, accepted before or after any command: {@code --debug}, {@code --device} and {@code --validate}.
+ * The last two are resolved once per run into an {@link Engine} ({@link #engine}), which commands ask for their op
+ * set; the run closes it at the end and, under {@code --validate}, prints how many ops were validated.
  */
 @Command(name = "dragedit",
         mixinStandardHelpOptions = true,
@@ -55,6 +64,75 @@ public final class Main implements Callable<Integer> {
 
     /** True when the user asked for stack traces. */
     public static boolean debug() { return debug; }
+
+    // Per command tree, not static: every copy of these options (see inheritRunOptions) writes through the same
+    // setter of this instance. A copy that did not see the option resets it to its initial value while parsing, so
+    // the setters ignore the null / false of a reset, as setDebug does.
+    private DeviceChoice device;
+    private boolean validate;
+    private Engine engine;
+
+    @Option(names = "--device", paramLabel = "auto|cpu|cuda|emulated", converter = DeviceConverter.class,
+            description = "Where the ops run: auto (default: the GPU if present, else the CPU), cpu, cuda (an error without a GPU), "
+                    + "emulated (the CUDA kernels on the CPU emulation of CUDA, for testing; slow).")
+    void setDevice(DeviceChoice d) { if (d != null) device = d; }
+
+    @Option(names = "--validate",
+            description = "Shadow every CUDA op with its CPU op; stop at the first divergence, naming the op, shapes and error.")
+    void setValidate(boolean on) { if (on) validate = true; }
+
+    /** Parses --device values with a message listing the choices. */
+    static final class DeviceConverter implements CommandLine.ITypeConverter<DeviceChoice> {
+        @Override public DeviceChoice convert(String value) {
+            try {
+                return DeviceChoice.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** What --device and --validate asked for in this run (commands with an option of their own consult it too). */
+    public RunOptions runOptions() {
+        return new RunOptions(device == null ? DeviceChoice.AUTO : device, validate);
+    }
+
+    /**
+     * The run's engine (its op set and device), opened on first use from {@code --device} and {@code --validate}
+     * and closed when the run ends. Commands call this from {@code call()} with their own {@code @Spec}; options that
+     * cannot be honoured on this machine ({@code --validate} when auto found no GPU) become a usage error there.
+     */
+    public static Engine engine(CommandSpec spec) {
+        if (!(spec.root().userObject() instanceof Main main)) {
+            throw new IllegalStateException(spec.qualifiedName() + ": not part of the dragedit command tree, so it has no run engine");
+        }
+        synchronized (main) {
+            if (main.engine == null) {
+                try {
+                    main.engine = Engine.open(main.runOptions());
+                } catch (OptionsException e) {
+                    throw new ParameterException(spec.commandLine(), e.getMessage());
+                }
+            }
+            return main.engine;
+        }
+    }
+
+    private synchronized void resetRunOptions() {
+        device = null;
+        validate = false;
+    }
+
+    /** Closes the run's engine if a command opened one, after printing the validation summary. */
+    private synchronized void endRun(PrintWriter err) {
+        if (engine == null) return;
+        try {
+            engine.validation().ifPresent(v -> err.println("dragedit: --validate: " + v.summary()));
+            engine.close();
+        } finally {
+            engine = null;
+        }
+    }
 
     @Override
     public Integer call() {
@@ -92,14 +170,36 @@ public final class Main implements Callable<Integer> {
             cl.setErr(err);
             cl.setParameterExceptionHandler(Main::onUsageError);
             cl.setExecutionExceptionHandler((ex, cmd, parsed) -> onFailure(ex, cmd.getErr()));
+            cl.setExecutionStrategy(Main::checkThenRun);
+            if (cl.getCommand() instanceof Main main) main.resetRunOptions();   // a tree may run several command lines
             return cl.execute(args);
         } catch (Throwable t) {
             // Errors escape picocli's handler (out of memory, a broken static initialiser).
             return onFailure(t, err);
         } finally {
+            if (cl.getCommand() instanceof Main main) {
+                try {
+                    main.endRun(err);
+                } catch (RuntimeException e) {
+                    onFailure(e, err);
+                }
+            }
             out.flush();
             err.flush();
         }
+    }
+
+    /** Rejects contradictory global options before any command runs, as a usage error of the command named. */
+    private static int checkThenRun(CommandLine.ParseResult parsed) {
+        if (parsed.commandSpec().userObject() instanceof Main main) {
+            try {
+                main.runOptions().check();
+            } catch (OptionsException e) {
+                List<CommandLine> chain = parsed.asCommandLineList();
+                throw new ParameterException(chain.get(chain.size() - 1), e.getMessage());
+            }
+        }
+        return new CommandLine.RunLast().execute(parsed);
     }
 
     /** The full command tree: built-ins first, then every {@link CommandProvider} found on the classpath. */
@@ -137,7 +237,24 @@ public final class Main implements Callable<Integer> {
                 }
             }
         }
+        inheritRunOptions(cl, List.of(cl.getCommandSpec().findOption("--device"), cl.getCommandSpec().findOption("--validate")));
         return cl;
+    }
+
+    /**
+     * Gives every command below the root a copy of the run options, bound to the root's setters, as
+     * {@code ScopeType.INHERIT} would, except that a command declaring an option of the same name keeps its own
+     * (INHERIT would make building the tree fail, and a module's command could then break the whole CLI).
+     */
+    private static void inheritRunOptions(CommandLine parent, List<OptionSpec> global) {
+        for (CommandLine sub : parent.getSubcommands().values()) {
+            for (OptionSpec o : global) {
+                if (sub.getCommandSpec().findOption(o.longestName()) == null) {
+                    sub.getCommandSpec().addOption(OptionSpec.builder(o).inherited(true).build());
+                }
+            }
+            inheritRunOptions(sub, global);
+        }
     }
 
     private static int onUsageError(ParameterException ex, String[] args) {

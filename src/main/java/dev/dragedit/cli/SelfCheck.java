@@ -2,10 +2,10 @@ package dev.dragedit.cli;
 
 import dev.dragedit.bench.Reference;
 import dev.dragedit.bench.Timing;
+import dev.dragedit.engine.Engine;
 import dev.dragedit.ops.Conv2dParams;
+import dev.dragedit.ops.Ops;
 import dev.dragedit.ops.Unary;
-import dev.dragedit.ops.cpu.CpuOps;
-import dev.dragedit.ops.cpu.Gemm;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -16,9 +16,14 @@ import java.util.SplittableRandom;
 
 /**
  * The engine self-check behind {@code dragedit demo}: the start of a UNet resnet block on a small random
- * tensor — sgemm, conv2d 3×3, groupNorm, SiLU — through {@link CpuOps}, each timed and each compared with
- * float64 loops written here (every output of groupNorm and SiLU, sampled outputs of the GEMM and convolution).
- * It proves the jar runs the real kernels and that they compute the right thing on this machine.
+ * tensor — sgemm, conv2d 3×3, groupNorm, SiLU — through the run's op set ({@link Engine#ops()}: the CPU ops, the
+ * CUDA ops on a GPU or on the emulation, validated or not), each timed and each compared with float64 loops written
+ * here (every output of groupNorm and SiLU, sampled outputs of the GEMM and convolution). Inputs are made on the CPU
+ * and placed on the engine's device; outputs come back with toCpu() for the comparison. It proves the jar runs the
+ * real kernels and that they compute the right thing on this machine.
+ *
+ * <p>Timing: 2 warm-ups and the median of 5 runs, each waiting for the device; on the CUDA emulation a single run,
+ * since its times say nothing about a GPU and every run costs seconds of fibers.
  */
 final class SelfCheck {
     private SelfCheck() {}
@@ -29,17 +34,25 @@ final class SelfCheck {
     static final int N = 1, C = 32, H = 24, W = 24, K = 3, GROUPS = 8;
     static final float EPS = 1e-5f;
 
-    static List<Step> run() {
+    static List<Step> run(Engine engine) {
         List<Step> steps = new ArrayList<>();
         SplittableRandom rnd = new SplittableRandom(42);
-        steps.add(sgemm(rnd));
+        Ops ops = engine.ops();
+        boolean emulated = engine.device().map(d -> d.emulated()).orElse(false);
+        Timer timer = body -> Timing.measure(emulated ? 0 : 2, 0, emulated ? 1 : 5, () -> {
+            body.run();
+            engine.device().ifPresent(d -> d.synchronize());
+        }, null);
+        steps.add(sgemm(rnd, engine, timer));
 
         Tensor x = Tensor.of(uniform(rnd, N * C * H * W, 1), N, C, H, W);                   // [1, 32, 24, 24]
         Tensor w = Tensor.of(uniform(rnd, C * C * K * K, (float) (1 / Math.sqrt(C * K * K))), C, C, K, K);
         Tensor b = Tensor.of(uniform(rnd, C, 0.1f), C);
         Conv2dParams p = Conv2dParams.of(1, 1);
+        Tensor xd = engine.place(x), wd = engine.place(w), bd = engine.place(b);
         Tensor[] y = new Tensor[1];
-        Step conv = step("conv2d", "[1, 32, 24, 24] * [32, 32, 3, 3], pad 1", () -> y[0] = CpuOps.INSTANCE.conv2d(x, w, b, p), () -> {
+        Step conv = step(timer, "conv2d", "[1, 32, 24, 24] * [32, 32, 3, 3], pad 1", () -> y[0] = ops.conv2d(xd, wd, bd, p), () -> {
+            y[0] = y[0].toCpu();
             Reference.Check check = new Reference.Check();
             if (!Arrays.equals(y[0].shape(), new int[] {N, C, H, W})) return "WRONG: shape " + Arrays.toString(y[0].shape());
             SplittableRandom pick = new SplittableRandom(7);
@@ -54,26 +67,33 @@ final class SelfCheck {
         if (!conv.ok()) return steps;
 
         Tensor gamma = Tensor.of(uniform(rnd, C, 1), C), beta = Tensor.of(uniform(rnd, C, 1), C);
+        Tensor yd = engine.place(y[0]), gammad = engine.place(gamma), betad = engine.place(beta);
         Tensor[] n = new Tensor[1];
-        Step norm = step("groupNorm", GROUPS + " groups, affine", () -> n[0] = CpuOps.INSTANCE.groupNorm(y[0], GROUPS, gamma, beta, EPS),
-                () -> compareAll(n[0], groupNormRef(y[0].data(), gamma.data(), beta.data()), y[0].shape()));
+        Step norm = step(timer, "groupNorm", GROUPS + " groups, affine", () -> n[0] = ops.groupNorm(yd, GROUPS, gammad, betad, EPS),
+                () -> compareAll(n[0] = n[0].toCpu(), groupNormRef(y[0].data(), gamma.data(), beta.data()), y[0].shape()));
         steps.add(norm);
         if (!norm.ok()) return steps;
 
+        Tensor nd = engine.place(n[0]);
         Tensor[] s = new Tensor[1];
-        steps.add(step("silu", "[1, 32, 24, 24]", () -> s[0] = CpuOps.INSTANCE.unary(Unary.SILU, n[0]), () -> {
+        steps.add(step(timer, "silu", "[1, 32, 24, 24]", () -> s[0] = ops.unary(Unary.SILU, nd), () -> {
             float[] in = n[0].data();
             double[] ref = new double[in.length];
             for (int i = 0; i < in.length; i++) ref[i] = in[i] / (1 + Math.exp(-in[i]));
-            return compareAll(s[0], ref, n[0].shape());
+            return compareAll(s[0].toCpu(), ref, n[0].shape());
         }));
         return steps;
     }
 
-    private static Step sgemm(SplittableRandom rnd) {
+    private static Step sgemm(SplittableRandom rnd, Engine engine, Timer timer) {
         int m = 192, k = 160, nn = 224;
-        float[] a = uniform(rnd, m * k, 1), bm = uniform(rnd, k * nn, 1), c = new float[m * nn];
-        return step("sgemm", m + "×" + k + " · " + k + "×" + nn, () -> Gemm.sgemm(false, false, m, nn, k, 1f, a, 0, k, bm, 0, nn, 0f, c, 0, nn), () -> {
+        float[] a = uniform(rnd, m * k, 1), bm = uniform(rnd, k * nn, 1);
+        Tensor ad = engine.place(Tensor.of(a, m, k)), bd = engine.place(Tensor.of(bm, k, nn));
+        Tensor[] out = new Tensor[1];
+        return step(timer, "sgemm", m + "×" + k + " · " + k + "×" + nn, () -> out[0] = engine.ops().matmul(ad, bd, false, false), () -> {
+            Tensor got = out[0].toCpu();
+            if (!Arrays.equals(got.shape(), new int[] {m, nn})) return "WRONG: shape " + Arrays.toString(got.shape());
+            float[] c = got.data();
             Reference.Check check = new Reference.Check();
             SplittableRandom pick = new SplittableRandom(8);
             for (int t = 0; t < 64; t++) {
@@ -87,11 +107,14 @@ final class SelfCheck {
 
     private interface Verdict { String get(); }
 
-    /** Times body (2 warm-ups, median of 5), then checks the last result; an unwritten op becomes a failed step. */
-    private static Step step(String op, String shape, Runnable body, Verdict verdict) {
+    /** Runs body the way the engine's device is timed (see the class comment). */
+    private interface Timer { Timing time(Runnable body); }
+
+    /** Times body, then checks the last result; an unwritten op becomes a failed step. */
+    private static Step step(Timer timer, String op, String shape, Runnable body, Verdict verdict) {
         Timing t;
         try {
-            t = Timing.measure(2, 0, 5, body, null);
+            t = timer.time(body);
         } catch (UnsupportedOperationException e) {
             return new Step(op, shape, Double.NaN, false, "not written yet (" + e.getMessage() + ")");
         } catch (RuntimeException | LinkageError e) {

@@ -31,6 +31,7 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -95,6 +96,13 @@ public final class CudaDevice implements KernelDevice {
     private volatile String lastLaunch = "none yet";
     private CUevent timingStart;
     private CUevent timingStop;
+    private volatile LaunchTimer launchTimer;
+    /** Launch timing: events reused across launches (creating one per launch would cost a driver call each). */
+    private final ArrayDeque<CUevent> freeEvents = new ArrayDeque<>();
+    /** Timed launches whose events have not been read yet; read at the next synchronize. Guarded by itself. */
+    private final List<TimedLaunch> timedLaunches = new ArrayList<>();
+
+    private record TimedLaunch(String kernel, CUevent start, CUevent stop, LaunchTimer timer) {}
     private volatile boolean closed;
 
     /** Device {@code -Ddragedit.cuda.device} (default 0). */
@@ -337,13 +345,27 @@ public final class CudaDevice implements KernelDevice {
                 default -> Pointer.to(new long[] {b});
             };
         }
+        LaunchTimer timer = launchTimer;
+        CUevent start = null;
+        if (timer != null) {
+            start = takeEvent();
+            check(cuEventRecord(start, stream), "cuEventRecord");
+        }
         int r = cuLaunchKernel(f, grid.x(), grid.y(), grid.z(), block.x(), block.y(), block.z(), sharedBytes, stream,
                 Pointer.to(params), null);
         if (r != CUresult.CUDA_SUCCESS) {
+            if (start != null) giveEvent(start);
             throw new KernelLaunchException(kernel, name + ": " + what + ": " + CudaErrors.describe(r) + CudaErrors.launchHint(r));
         }
+        if (start != null) {
+            CUevent stop = takeEvent();
+            check(cuEventRecord(stop, stream), "cuEventRecord");
+            synchronized (timedLaunches) {
+                timedLaunches.add(new TimedLaunch(kernel, start, stop, timer));
+            }
+        }
         counts.computeIfAbsent(kernel, k -> new LongAdder()).increment();
-        KernelCoverage.record(name, kernel);
+        if (timer == null) KernelCoverage.record(name, kernel);   // timed launches are benchmark runs, not checks
         lastKernel = kernel;
         lastLaunch = what;
         if (syncEveryLaunch) {
@@ -384,7 +406,58 @@ public final class CudaDevice implements KernelDevice {
     @Override public void synchronize() {
         current();
         int r = cuStreamSynchronize(stream);
-        if (r != CUresult.CUDA_SUCCESS) failAfterLaunch(r, "synchronize");
+        if (r != CUresult.CUDA_SUCCESS) {
+            dropTimedLaunches();
+            failAfterLaunch(r, "synchronize");
+        }
+        deliverTimedLaunches();
+    }
+
+    @Override public void setLaunchTimer(LaunchTimer timer) { launchTimer = timer; }
+
+    private CUevent takeEvent() {
+        synchronized (freeEvents) {
+            CUevent e = freeEvents.poll();
+            if (e != null) return e;
+        }
+        CUevent e = new CUevent();
+        check(cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate");
+        return e;
+    }
+
+    private void giveEvent(CUevent e) {
+        synchronized (freeEvents) {
+            freeEvents.push(e);
+        }
+    }
+
+    /** After the stream drained: every pending event has completed, so reading them does not wait. */
+    private void deliverTimedLaunches() {
+        List<TimedLaunch> done;
+        synchronized (timedLaunches) {
+            if (timedLaunches.isEmpty()) return;
+            done = new ArrayList<>(timedLaunches);
+            timedLaunches.clear();
+        }
+        float[] ms = new float[1];
+        for (TimedLaunch t : done) {
+            int r = cuEventElapsedTime(ms, t.start(), t.stop());
+            giveEvent(t.start());
+            giveEvent(t.stop());
+            check(r, "cuEventElapsedTime(" + t.kernel() + ")");
+            t.timer().launched(t.kernel(), ms[0]);
+        }
+    }
+
+    /** A failed stream has no meaningful times: the events go back to the pool unread. */
+    private void dropTimedLaunches() {
+        synchronized (timedLaunches) {
+            for (TimedLaunch t : timedLaunches) {
+                giveEvent(t.start());
+                giveEvent(t.stop());
+            }
+            timedLaunches.clear();
+        }
     }
 
     @Override public Set<String> kernels() { return kernels; }
@@ -424,6 +497,11 @@ public final class CudaDevice implements KernelDevice {
         if (timingStart != null) {
             cuEventDestroy(timingStart);
             cuEventDestroy(timingStop);
+        }
+        dropTimedLaunches();
+        synchronized (freeEvents) {
+            for (CUevent e : freeEvents) cuEventDestroy(e);
+            freeEvents.clear();
         }
         cuStreamDestroy(stream);
         cuModuleUnload(module);

@@ -55,6 +55,25 @@ public interface KernelDevice extends dev.dragedit.tensor.Device, AutoCloseable 
     /** How many times {@code kernel} was launched through this device so far (for kernel-coverage reports). */
     long launchCount(String kernel);
 
+    /** Receives the device time of each kernel launch while it is set ({@link #setLaunchTimer}). */
+    @FunctionalInterface
+    interface LaunchTimer {
+        /** {@code kernel} ran for {@code ms} milliseconds of device time. */
+        void launched(String kernel, double ms);
+    }
+
+    /**
+     * Times every following successful launch and reports it to {@code timer} (null stops timing). On a GPU the time
+     * comes from a pair of CUDA events recorded on the stream around the launch, and the times are delivered, in
+     * launch order, at the next {@link #synchronize} (or copyOut): reading an event waits for it, so reading at each
+     * launch would serialise the host with the GPU. The emulation's launches are synchronous: each is reported, in
+     * wall-clock time, as it returns. For benchmarks ({@code dragedit bench kernels}); the timer is called on the
+     * thread that launches or synchronises. Timed launches are benchmark runs, not checks: they are not recorded in
+     * {@link KernelCoverage}, whose report must show that every kernel was compared with the CPU ops by some test
+     * (a benchmark test that launches everything would otherwise hide a kernel without one).
+     */
+    void setLaunchTimer(LaunchTimer timer);
+
     /**
      * Device time of {@code work} in milliseconds: CUDA events around it on the GPU; wall-clock time here, where
      * launches are synchronous.

@@ -12,8 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The CPU emulation of the CUDA kernels (libdragedit_emu.so through JNI): the shared device contract on the
- * selftest kernels, plus what only the emulation can promise: a write out of bounds, a barrier deadlock and a
- * failed device assert each fail the launch with a message naming the kernel, and the device stays usable.
+ * selftest kernels, plus what only the emulation can promise: a write out of bounds, a barrier deadlock, a failed
+ * device assert and a tensor-core MMA short of lanes each fail the launch with a message naming the kernel, and the
+ * device stays usable.
  */
 class EmulatedCudaDeviceTest extends KernelDeviceContract {
     @Override protected KernelDevice open() {
@@ -79,6 +80,23 @@ class EmulatedCudaDeviceTest extends KernelDeviceContract {
             KernelLaunchException e = assertThrows(KernelLaunchException.class,
                     () -> dev.launch("selftest_assert", Dim3.of(1), Dim3.of(32), 0, KernelArgs.create().ptr(y).i32(5)));
             assertTrue(e.getMessage().contains("selftest_assert"), e.getMessage());
+        }
+        assertUsable();
+    }
+
+    @Test
+    void mmaNeedsTheWholeWarp() {
+        // mma.sync.aligned with an exited lane is undefined on a GPU (MmaFragmentTest covers the working case).
+        try (DeviceBuffer a = DeviceBuffer.alloc(dev, 4L * 4 * 32); DeviceBuffer b = DeviceBuffer.alloc(dev, 4L * 2 * 32);
+             DeviceBuffer c = DeviceBuffer.alloc(dev, 4L * 4 * 32); DeviceBuffer d = DeviceBuffer.alloc(dev, 4L * 4 * 32)) {
+            KernelLaunchException exited = assertThrows(KernelLaunchException.class, () -> dev.launch("selftest_mma_exited_lane_f16",
+                    Dim3.of(1), Dim3.of(32), 0, KernelArgs.create().ptr(a).ptr(b).ptr(c).ptr(d)));
+            assertTrue(exited.getMessage().contains("selftest_mma_exited_lane_f16") && exited.getMessage().contains("de_mma_m16n8k16_f16")
+                    && exited.getMessage().contains("thread (31,0,0) has exited"), exited.getMessage());
+            KernelLaunchException partial = assertThrows(KernelLaunchException.class, () -> dev.launch("selftest_mma_m16n8k16_bf16",
+                    Dim3.of(1), Dim3.of(16), 0, KernelArgs.create().ptr(a).ptr(b).ptr(c).ptr(d)));
+            assertTrue(partial.getMessage().contains("de_mma_m16n8k16_bf16") && partial.getMessage().contains("only 16 threads"),
+                    partial.getMessage());
         }
         assertUsable();
     }

@@ -4,27 +4,31 @@ import dev.dragedit.cuda.DeviceBuffer;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
+import static dev.dragedit.cuda.ops.CudaOpSupport.floatDevice;
 import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDeviceAndDtype;
+import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 import static dev.dragedit.cuda.ops.CudaOpSupport.workspace;
-import static dev.dragedit.cuda.ops.CudaOpSupport.device;
-import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 /**
  * Scaled dot-product attention and its backward on a {@link KernelDevice}, through the tiled (flash-attention
  * style) kernels of kernels/attention.cu; same signatures and semantics as {@link dev.dragedit.ops.Ops#attention}
  * and its CPU specification (dev.dragedit.ops.cpu.CpuAttention): q [B, H, Lq, D], k [B, H, Lk, D],
  * v [B, H, Lk, Dv] → [B, H, Lq, Dv], causal mask top-left aligned (key j masked for query i when j > i), Lk = 0
- * gives zeros.
+ * gives zeros. q, k, v and gy are F32, F16 or BF16, all of one dtype, and so are the results; scores, softmax
+ * statistics and accumulators are F32 in every case (the workspaces too), each result rounded once.
  * <p>
  * The score matrix is never stored: the forward streams key tiles through shared memory with an online softmax and
  * keeps only a per-row logsumexp. The backward has no saved forward state in the Ops contract, so it reruns the
- * forward into workspaces (O [B·H, Lq, Dv], logsumexp [B·H, Lq]), computes delta = rowsum(gy∘O), and then dK/dV
- * (one block per key tile, looping over query tiles) and dQ (one block per query tile, looping over key tiles)
- * without atomics, so every result is deterministic.
+ * forward pass ({@code attention_stats_bwd_<t>}), which writes the logsumexp [B·H, Lq] and delta = rowsum(gy∘O)
+ * [B·H, Lq] from the F32 O in registers instead of storing O, and then dK/dV (one block per key tile, looping over
+ * query tiles) and dQ (one block per query tile, looping over key tiles) without atomics, so every result is
+ * deterministic.
  * <p>
  * Limits: D and Dv ≤ {@link #MAX_HEAD_DIM} (each lane holds up to 5 output columns; SD 1.5's 40, 80 and 160 fit).
  * Warps per block are chosen so the dynamic shared memory stays within 48 KiB (fewer warps for large head dims).
@@ -48,45 +52,44 @@ public final class CudaAttention {
 
     public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
         String op = "attention";
-        KernelDevice dev = device(op, "q", q);
-        Dims d = dims(op, dev, q, k, v);
-        Tensor out = output(dev, d.b, d.h, d.lq, d.dv);   // [B, H, Lq, Dv]
+        KernelDevice dev = floatDevice(op, "q", q);
+        DType dt = q.dtype();
+        Dims d = dims(op, dev, dt, q, k, v);
+        Tensor out = output(dev, dt, d.b, d.h, d.lq, d.dv);   // [B, H, Lq, Dv]
         if (out.numel() == 0) return out;
         if (d.lk == 0) {
             dev.memset(out.devicePtr(), 0, out.sizeBytes());   // softmax over no keys: an empty sum
             return out;
         }
         try (DeviceBuffer lse = workspace(dev, (long) d.heads() * d.lq)) {
-            forward(dev, d, q, k, v, out.devicePtr(), lse.ptr(), scale, causal);
+            forward(dev, dt, d, q, k, v, null, out.devicePtr(), lse.ptr(), 0, scale, causal);
         }
         return out;
     }
 
     public static Tensor[] attentionBackward(Tensor gy, Tensor q, Tensor k, Tensor v, float scale, boolean causal) {
         String op = "attentionBackward";
-        KernelDevice dev = device(op, "q", q);
-        Dims d = dims(op, dev, q, k, v);
-        sameDevice(op, "gy", gy, dev);
+        KernelDevice dev = floatDevice(op, "q", q);
+        DType dt = q.dtype();
+        Dims d = dims(op, dev, dt, q, k, v);
+        sameDeviceAndDtype(op, "gy", gy, dev, dt);
         int[] outShape = {d.b, d.h, d.lq, d.dv};
         if (!Arrays.equals(gy.shape(), outShape))
             throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape()) + ", expected "
                     + Arrays.toString(outShape) + " ([B, H, Lq, Dv] of the output)");
-        Tensor dq = output(dev, q.shape()), dk = output(dev, k.shape()), dv = output(dev, v.shape());
+        Tensor dq = output(dev, dt, q.shape()), dk = output(dev, dt, k.shape()), dv = output(dev, dt, v.shape());
         if (d.lq == 0 || d.lk == 0 || d.heads() == 0) {
             for (Tensor t : new Tensor[]{dq, dk, dv}) if (t.numel() > 0) dev.memset(t.devicePtr(), 0, t.sizeBytes());
             return new Tensor[]{dq, dk, dv};
         }
         long rows = (long) d.heads() * d.lq;
-        // Workspaces: the forward's O [B·H, Lq, Dv], its logsumexp [B·H, Lq] and delta = rowsum(gy∘O) [B·H, Lq].
-        try (DeviceBuffer o = workspace(dev, rows * d.dv); DeviceBuffer lse = workspace(dev, rows);
-             DeviceBuffer delta = workspace(dev, rows)) {
-            forward(dev, d, q, k, v, o.ptr(), lse.ptr(), scale, causal);
-            dev.launch("attention_delta_bwd_f32", Dim3.of((int) ((rows + 7) / 8)), Dim3.of(32, 8), 0, KernelArgs.create()
-                    .ptr(gy.devicePtr()).ptr(o.ptr()).ptr(delta.ptr()).i32((int) rows).i32(d.dv));
+        // F32 workspaces: the forward's logsumexp [B·H, Lq] and delta = rowsum(gy∘O) [B·H, Lq].
+        try (DeviceBuffer lse = workspace(dev, rows); DeviceBuffer delta = workspace(dev, rows)) {
+            forward(dev, dt, d, q, k, v, gy, 0, lse.ptr(), delta.ptr(), scale, causal);
             // dK/dV: K and V rows of the block + a Q tile and a gy tile of TILE rows with odd strides + lse, delta.
             int fixed = TILE * ((d.d | 1) + (d.dv | 1)) + 2 * TILE;
             int warps = warps(op, d, fixed, ROWS * (d.d + d.dv));
-            dev.launch("attention_dkdv_bwd_f32", Dim3.of(ceilDiv(d.lk, ROWS * warps), d.heads()), Dim3.of(32, warps),
+            dev.launch("attention_dkdv_bwd_" + suffix(dt), Dim3.of(ceilDiv(d.lk, ROWS * warps), d.heads()), Dim3.of(32, warps),
                     4 * (fixed + warps * ROWS * (d.d + d.dv)), KernelArgs.create()
                             .ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr()).ptr(gy.devicePtr())
                             .ptr(lse.ptr()).ptr(delta.ptr()).ptr(dk.devicePtr()).ptr(dv.devicePtr())
@@ -94,7 +97,7 @@ public final class CudaAttention {
             // dQ: Q and gy rows of the block + K and V tiles with odd strides.
             fixed = TILE * ((d.d | 1) + (d.dv | 1));
             warps = warps(op, d, fixed, ROWS * (d.d + d.dv));
-            dev.launch("attention_dq_bwd_f32", Dim3.of(ceilDiv(d.lq, ROWS * warps), d.heads()), Dim3.of(32, warps),
+            dev.launch("attention_dq_bwd_" + suffix(dt), Dim3.of(ceilDiv(d.lq, ROWS * warps), d.heads()), Dim3.of(32, warps),
                     4 * (fixed + warps * ROWS * (d.d + d.dv)), KernelArgs.create()
                             .ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr()).ptr(gy.devicePtr())
                             .ptr(lse.ptr()).ptr(delta.ptr()).ptr(dq.devicePtr())
@@ -103,16 +106,21 @@ public final class CudaAttention {
         return new Tensor[]{dq, dk, dv};
     }
 
-    /** o [B·H, Lq, Dv] and lse [B·H, Lq] from q, k, v (Lq, Lk, B·H > 0). */
-    private static void forward(KernelDevice dev, Dims d, Tensor q, Tensor k, Tensor v, long o, long lse,
-                                float scale, boolean causal) {
+    /**
+     * The forward pass over q, k, v of dtype dt (Lq, Lk, B·H > 0): with gy null, o [B·H, Lq, Dv] (dtype dt) and lse
+     * [B·H, Lq]; with gy, for the backward, lse and delta [B·H, Lq] (F32) instead of o.
+     */
+    private static void forward(KernelDevice dev, DType dt, Dims d, Tensor q, Tensor k, Tensor v, Tensor gy, long o,
+                                long lse, long delta, float scale, boolean causal) {
         // Q rows of the block + a K tile with an odd stride + a V tile.
         int fixed = TILE * ((d.d | 1) + d.dv);
         int warps = warps("attention", d, fixed, ROWS * d.d);
-        dev.launch("attention_fwd_f32", Dim3.of(ceilDiv(d.lq, ROWS * warps), d.heads()), Dim3.of(32, warps),
-                4 * (fixed + warps * ROWS * d.d), KernelArgs.create()
-                        .ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr()).ptr(o).ptr(lse)
-                        .i32(d.lq).i32(d.lk).i32(d.d).i32(d.dv).f32(scale).i32(causal ? 1 : 0));
+        KernelArgs args = KernelArgs.create().ptr(q.devicePtr()).ptr(k.devicePtr()).ptr(v.devicePtr());
+        if (gy == null) args.ptr(o).ptr(lse);
+        else args.ptr(gy.devicePtr()).ptr(lse).ptr(delta);
+        args.i32(d.lq).i32(d.lk).i32(d.d).i32(d.dv).f32(scale).i32(causal ? 1 : 0);
+        dev.launch((gy == null ? "attention_fwd_" : "attention_stats_bwd_") + suffix(dt),
+                Dim3.of(ceilDiv(d.lq, ROWS * warps), d.heads()), Dim3.of(32, warps), 4 * (fixed + warps * ROWS * d.d), args);
     }
 
     /**
@@ -128,9 +136,9 @@ public final class CudaAttention {
         return Math.max(1, Math.min(w, ceilDiv(rowsNeeded, ROWS)));
     }
 
-    private static Dims dims(String op, KernelDevice dev, Tensor q, Tensor k, Tensor v) {
-        sameDevice(op, "k", k, dev);
-        sameDevice(op, "v", v, dev);
+    private static Dims dims(String op, KernelDevice dev, DType dt, Tensor q, Tensor k, Tensor v) {
+        sameDeviceAndDtype(op, "k", k, dev, dt);
+        sameDeviceAndDtype(op, "v", v, dev, dt);
         if (q.rank() != 4)
             throw new IllegalArgumentException(op + ": q has shape " + Arrays.toString(q.shape()) + ", expected [B, H, Lq, D]");
         int b = q.dim(0), h = q.dim(1), lq = q.dim(2), hd = q.dim(3);

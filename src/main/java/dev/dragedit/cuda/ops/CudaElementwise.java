@@ -1,12 +1,18 @@
 // Element-wise ops on a KernelDevice (kernels/elementwise.cu): broadcasting add/sub/mul/div, affine, expand, clamp and
 // its backward, every Unary function and its derivative, GEGLU and its backward, and the in-place Adam/AdamW step —
 // the same signatures and semantics as the Ops methods they implement (CpuElementwise / CpuOptim are the
-// specification), on F32 device tensors that all live on one device.
+// specification), on device tensors that all live on one device.
+//
+// Storage types: every op but adamStep takes F32, F16 or BF16 tensors — all inputs of one call in one dtype (else
+// CudaOpSupport.sameDeviceAndDtype's message), the result in that dtype — and launches <op>_<dir>_<f32|f16|bf16>;
+// the kernels compute in fp32 and round each stored 16-bit value once. Scalars (affine's s and t, clamp's bounds) stay
+// float. adamStep is F32 only: the optimiser keeps master weights, gradients and moments in F32 (a 16-bit model
+// trains through F32 master copies, since updates far below a 16-bit ulp would round away).
 //
 // Broadcasting is resolved here, once per call, not per element on the device: the result shape and each operand's
 // strides in the result's index space (0 where it broadcasts) are coalesced — size-1 result dimensions dropped,
 // neighbours merged where both operands step through them as one — and passed to the kernel as scalars. Equal shapes
-// become one contiguous dimension (the kernel's float4 path), a per-channel or trailing operand two or three; a
+// become one contiguous dimension (the kernel's packed path), a per-channel or trailing operand two or three; a
 // broadcast that keeps more than six dimensions (rare) runs as several launches over six-dimensional slabs. Every
 // launch is a 1-D grid-stride loop of 256-thread blocks with the grid capped, so the geometry is valid for any size.
 package dev.dragedit.cuda.ops;
@@ -22,9 +28,12 @@ import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
-import static dev.dragedit.cuda.ops.CudaOpSupport.output;
 import static dev.dragedit.cuda.ops.CudaOpSupport.device;
+import static dev.dragedit.cuda.ops.CudaOpSupport.floatDevice;
+import static dev.dragedit.cuda.ops.CudaOpSupport.output;
 import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDeviceAndDtype;
+import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 
 public final class CudaElementwise {
     private CudaElementwise() {}
@@ -46,48 +55,52 @@ public final class CudaElementwise {
     public static Tensor div(Tensor a, Tensor b) { return binary("div", a, b); }
 
     private static Tensor binary(String op, Tensor a, Tensor b) {
-        KernelDevice dev = device(op, "a", a);
-        sameDevice(op, "b", b, dev);
+        KernelDevice dev = floatDevice(op, "a", a);
+        DType dt = a.dtype();
+        sameDeviceAndDtype(op, "b", b, dev, dt);
         int[] outShape = BroadcastPlan.shape(op, a.shape(), b.shape());
-        Tensor out = output(dev, outShape);
+        Tensor out = output(dev, dt, outShape);
         int n = out.numel();
         if (n == 0) return out;
         Geometry g = Geometry.of(outShape, BroadcastPlan.strides(a.shape(), outShape), BroadcastPlan.strides(b.shape(), outShape));
         g.forEachSlab((oa, ob, oo) -> {
-            KernelArgs args = KernelArgs.create().ptr(a.devicePtr() + 4L * oa).ptr(b.devicePtr() + 4L * ob)
-                    .ptr(out.devicePtr() + 4L * oo).i32(g.slab).i32(g.rank());
+            long es = dt.bytes;
+            KernelArgs args = KernelArgs.create().ptr(a.devicePtr() + es * oa).ptr(b.devicePtr() + es * ob)
+                    .ptr(out.devicePtr() + es * oo).i32(g.slab).i32(g.rank());
             g.addTo(args, true);
-            dev.launch(op + "_fwd_f32", grid(g.kept == 1 ? (g.slab + 3L) / 4 : g.slab), Dim3.of(BLOCK), 0, args);  // 1-D: float4 maps
+            dev.launch(op + "_fwd_" + suffix(dt), grid(g.kept == 1 ? (g.slab + 3L) / 4 : g.slab), Dim3.of(BLOCK), 0, args);  // 1-D: packed maps
         });
         return out;
     }
 
     public static Tensor affine(Tensor a, float s, float t) {
-        KernelDevice dev = device("affine", "a", a);
-        Tensor out = output(dev, a.shape());
+        KernelDevice dev = floatDevice("affine", "a", a);
+        Tensor out = output(dev, a.dtype(), a.shape());
         int n = out.numel();
-        if (n > 0) launchMap(dev, "affine_fwd_f32", n, KernelArgs.create().ptr(a.devicePtr()).ptr(out.devicePtr()).i32(n).f32(s).f32(t));
+        if (n > 0) launchMap(dev, "affine_fwd_" + suffix(a.dtype()), n, KernelArgs.create().ptr(a.devicePtr()).ptr(out.devicePtr()).i32(n).f32(s).f32(t));
         return out;
     }
 
     // ------------------------------------------------------------------ broadcast materialised
 
     public static Tensor expand(Tensor x, int[] shape) {
-        KernelDevice dev = device("expand", "x", x);
+        KernelDevice dev = floatDevice("expand", "x", x);
+        DType dt = x.dtype();
         if (shape == null) throw new IllegalArgumentException("expand: shape is null, expected a shape");
         for (int s : shape)
             if (s < 0) throw new IllegalArgumentException("expand: shape " + Arrays.toString(shape) + " has a negative dimension");
         if (!BroadcastPlan.broadcastsTo(x.shape(), shape))
             throw new IllegalArgumentException("expand: x of shape " + Arrays.toString(x.shape()) + " cannot be broadcast to "
                     + Arrays.toString(shape) + ": expected rank ≤ " + shape.length + " and each dimension equal to the target's or 1");
-        Tensor out = output(dev, shape);
+        Tensor out = output(dev, dt, shape);
         int n = out.numel();
         if (n == 0) return out;
         Geometry g = Geometry.of(shape, BroadcastPlan.strides(x.shape(), shape), new int[shape.length]);
         g.forEachSlab((ox, unused, oo) -> {
-            KernelArgs args = KernelArgs.create().ptr(x.devicePtr() + 4L * ox).ptr(out.devicePtr() + 4L * oo).i32(g.slab).i32(g.rank());
+            KernelArgs args = KernelArgs.create().ptr(x.devicePtr() + (long) dt.bytes * ox).ptr(out.devicePtr() + (long) dt.bytes * oo)
+                    .i32(g.slab).i32(g.rank());
             g.addTo(args, false);
-            dev.launch("expand_fwd_f32", grid(g.kept == 1 && g.sa[0] == 1 ? (g.slab + 3L) / 4 : g.slab), Dim3.of(BLOCK), 0, args);
+            dev.launch("expand_fwd_" + suffix(dt), grid(g.kept == 1 && g.sa[0] == 1 ? (g.slab + 3L) / 4 : g.slab), Dim3.of(BLOCK), 0, args);
         });
         return out;
     }
@@ -95,20 +108,20 @@ public final class CudaElementwise {
     // ------------------------------------------------------------------ clamp
 
     public static Tensor clamp(Tensor x, float lo, float hi) {
-        KernelDevice dev = device("clamp", "x", x);
-        Tensor out = output(dev, x.shape());
+        KernelDevice dev = floatDevice("clamp", "x", x);
+        Tensor out = output(dev, x.dtype(), x.shape());
         int n = out.numel();
-        if (n > 0) launchMap(dev, "clamp_fwd_f32", n, KernelArgs.create().ptr(x.devicePtr()).ptr(out.devicePtr()).i32(n).f32(lo).f32(hi));
+        if (n > 0) launchMap(dev, "clamp_fwd_" + suffix(x.dtype()), n, KernelArgs.create().ptr(x.devicePtr()).ptr(out.devicePtr()).i32(n).f32(lo).f32(hi));
         return out;
     }
 
     public static Tensor clampBackward(Tensor gy, Tensor x, float lo, float hi) {
-        KernelDevice dev = device("clampBackward", "gy", gy);
-        sameDevice("clampBackward", "x", x, dev);
+        KernelDevice dev = floatDevice("clampBackward", "gy", gy);
+        sameDeviceAndDtype("clampBackward", "x", x, dev, gy.dtype());
         sameShape("clampBackward", "x", x, "gy", gy);
-        Tensor dx = output(dev, x.shape());
+        Tensor dx = output(dev, gy.dtype(), x.shape());
         int n = dx.numel();
-        if (n > 0) launchMap(dev, "clamp_bwd_f32", n,
+        if (n > 0) launchMap(dev, "clamp_bwd_" + suffix(gy.dtype()), n,
                 KernelArgs.create().ptr(gy.devicePtr()).ptr(x.devicePtr()).ptr(dx.devicePtr()).i32(n).f32(lo).f32(hi));
         return dx;
     }
@@ -137,22 +150,22 @@ public final class CudaElementwise {
 
     public static Tensor unary(Unary f, Tensor x) {
         if (f == null) throw new IllegalArgumentException("unary: f is null, expected a Unary function");
-        KernelDevice dev = device("unary " + f, "x", x);
-        Tensor out = output(dev, x.shape());
+        KernelDevice dev = floatDevice("unary " + f, "x", x);
+        Tensor out = output(dev, x.dtype(), x.shape());
         int n = out.numel();
-        if (n > 0) launchMap(dev, "unary_fwd_f32", n, KernelArgs.create().ptr(x.devicePtr()).ptr(out.devicePtr()).i32(n).i32(unaryCode(f)));
+        if (n > 0) launchMap(dev, "unary_fwd_" + suffix(x.dtype()), n, KernelArgs.create().ptr(x.devicePtr()).ptr(out.devicePtr()).i32(n).i32(unaryCode(f)));
         return out;
     }
 
     public static Tensor unaryBackward(Unary f, Tensor gy, Tensor x) {
         if (f == null) throw new IllegalArgumentException("unaryBackward: f is null, expected a Unary function");
         String op = "unaryBackward " + f;
-        KernelDevice dev = device(op, "gy", gy);
-        sameDevice(op, "x", x, dev);
+        KernelDevice dev = floatDevice(op, "gy", gy);
+        sameDeviceAndDtype(op, "x", x, dev, gy.dtype());
         sameShape(op, "x", x, "gy", gy);
-        Tensor dx = output(dev, x.shape());
+        Tensor dx = output(dev, gy.dtype(), x.shape());
         int n = dx.numel();
-        if (n > 0) launchMap(dev, "unary_bwd_f32", n,
+        if (n > 0) launchMap(dev, "unary_bwd_" + suffix(gy.dtype()), n,
                 KernelArgs.create().ptr(gy.devicePtr()).ptr(x.devicePtr()).ptr(dx.devicePtr()).i32(n).i32(unaryCode(f)));
         return dx;
     }
@@ -167,37 +180,48 @@ public final class CudaElementwise {
     }
 
     public static Tensor geglu(Tensor x) {
-        KernelDevice dev = device("geglu", "x", x);
+        KernelDevice dev = floatDevice("geglu", "x", x);
         int n = gegluHalf("geglu", x);
         int[] yShape = x.shape();
         yShape[yShape.length - 1] = n;                     // [..., 2n] → [..., n]
-        Tensor y = output(dev, yShape);
+        Tensor y = output(dev, x.dtype(), yShape);
         int total = y.numel();
-        if (total > 0) dev.launch("geglu_fwd_f32", grid(total), Dim3.of(BLOCK), 0,
+        if (total > 0) dev.launch("geglu_fwd_" + suffix(x.dtype()), grid(total), Dim3.of(BLOCK), 0,
                 KernelArgs.create().ptr(x.devicePtr()).ptr(y.devicePtr()).i32(total).i32(n));
         return y;
     }
 
     public static Tensor gegluBackward(Tensor gy, Tensor x) {
-        KernelDevice dev = device("gegluBackward", "gy", gy);
-        sameDevice("gegluBackward", "x", x, dev);
+        KernelDevice dev = floatDevice("gegluBackward", "gy", gy);
+        sameDeviceAndDtype("gegluBackward", "x", x, dev, gy.dtype());
         int n = gegluHalf("gegluBackward", x);
         int[] yShape = x.shape();
         yShape[yShape.length - 1] = n;
         if (!Arrays.equals(gy.shape(), yShape))
             throw new IllegalArgumentException("gegluBackward: gy has shape " + Arrays.toString(gy.shape()) + ", expected "
                     + Arrays.toString(yShape) + " (x " + Arrays.toString(x.shape()) + " with its last dimension halved)");
-        Tensor dx = output(dev, x.shape());                // [..., 2n]
+        Tensor dx = output(dev, gy.dtype(), x.shape());    // [..., 2n]
         int total = gy.numel();
-        if (total > 0) dev.launch("geglu_bwd_f32", grid(total), Dim3.of(BLOCK), 0,
+        if (total > 0) dev.launch("geglu_bwd_" + suffix(gy.dtype()), grid(total), Dim3.of(BLOCK), 0,
                 KernelArgs.create().ptr(gy.devicePtr()).ptr(x.devicePtr()).ptr(dx.devicePtr()).i32(total).i32(n));
         return dx;
     }
 
     // ------------------------------------------------------------------ Adam / AdamW
 
-    /** One in-place step at 1-based {@code step}, as CpuOptim.adamStep: the same per-step scalars, computed the same way. */
+    /**
+     * One in-place step at 1-based {@code step}, as CpuOptim.adamStep: the same per-step scalars, computed the same way.
+     * F32 tensors only: parameters are the F32 master weights and m, v the F32 moments (a 16-bit model keeps F32
+     * master copies for the optimiser and casts them down for the forward pass).
+     */
     public static void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, int step, AdamParams hp) {
+        String[] names = {"param", "grad", "m", "v"};
+        Tensor[] all = {param, grad, m, v};
+        for (int i = 0; i < 4; i++)
+            if (all[i] != null && (all[i].dtype() == DType.F16 || all[i].dtype() == DType.BF16))
+                throw new IllegalArgumentException("adamStep: " + names[i] + " is " + all[i].dtype() + ", expected F32: the "
+                        + "optimiser keeps master weights, gradients and moments in F32 (keep an F32 master copy of a "
+                        + "16-bit parameter and convert with CudaOps.cast)");
         KernelDevice dev = device("adamStep", "param", param);
         sameDevice("adamStep", "grad", grad, dev);
         sameDevice("adamStep", "m", m, dev);
@@ -232,9 +256,6 @@ public final class CudaElementwise {
         if (!ok) throw new IllegalArgumentException("adamStep: " + name + " is " + value + ", expected " + expected);
     }
 
-    // ------------------------------------------------------------------ launch geometry
-
-    /** A grid of 256-thread blocks with one thread per item, capped at {@link #MAX_BLOCKS}. */
     // ------------------------------------------------------------------ storage conversion
 
     /**
@@ -252,12 +273,15 @@ public final class CudaElementwise {
         return out;
     }
 
+    // ------------------------------------------------------------------ launch geometry
+
+    /** A grid of 256-thread blocks with one thread per item, capped at {@link #MAX_BLOCKS}. */
     static Dim3 grid(long items) {
         long blocks = Math.max(1, (items + BLOCK - 1) / BLOCK);
         return Dim3.of((int) Math.min(blocks, MAX_BLOCKS));
     }
 
-    /** The maps' kernels take four elements per thread on their float4 path. */
+    /** The maps' kernels take four elements per thread on their packed path (float4, or four 16-bit values). */
     private static void launchMap(KernelDevice dev, String kernel, int n, KernelArgs args) {
         dev.launch(kernel, grid((n + 3L) / 4), Dim3.of(BLOCK), 0, args);
     }

@@ -17,8 +17,10 @@ import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 
 /**
  * Batched matmul, linear and the linear backward on a kernel device (the GPU or its emulation), with the semantics of
- * {@link dev.dragedit.ops.Ops} and the CPU family {@code CpuMatmul}. Everything is one kernel, {@code
- * sgemm_batched_f32} of kernels/matmul.cu: transposes travel as flags and leading dimensions (the kernel's tile loads
+ * {@link dev.dragedit.ops.Ops} and the CPU family {@code CpuMatmul}. Everything is one GEMM of kernels/matmul.cu per
+ * operand dtype: {@code sgemm_batched_f32} for F32, the tensor-core {@code gemm_tc_f16/bf16} (and {@code
+ * gemm_tc_acc_*} for an F32 result) for 16-bit operands, all with the same parameters and launch geometry, so
+ * {@link #gemm} only picks the name. Transposes travel as flags and leading dimensions (the kernels' tile loads
  * read either layout coalesced), a linear's wᵀ is transB, and its backward's gyᵀ·x is transA over all leading
  * dimensions folded into one long K. Batch broadcasting needs no copies either: after merging batch dimensions the
  * way both operands step through them, the largest remaining dimension becomes the grid's z with a stride per operand
@@ -28,7 +30,7 @@ import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 public final class CudaMatmul {
     private CudaMatmul() {}
 
-    /** The SGEMM kernel's C tile (BM×BN) and block size, as in kernels/matmul.cu. */
+    /** The GEMM kernels' C tile (BM×BN) and block size, as in kernels/matmul.cu (SIMT and tensor-core alike). */
     static final int GEMM_TILE = 64, GEMM_THREADS = 128;
     /** CUDA's limit on gridDim.y and gridDim.z; larger batches are split over launches. Lowered by a test. */
     static int maxGridYZ = 65535;
@@ -212,8 +214,8 @@ public final class CudaMatmul {
                     + " are too small for M=" + m + ", N=" + n + ", K=" + k + (transA ? ", transA" : "") + (transB ? ", transB" : ""));
         String kernel;
         if (ab == DType.F32 && cType == DType.F32) kernel = "sgemm_batched_f32";
-        else if (ab != DType.F32 && cType == ab) kernel = "gemm_batched_" + suffix(ab);
-        else if (ab != DType.F32 && cType == DType.F32) kernel = "gemm_batched_acc_" + suffix(ab);
+        else if (ab != DType.F32 && cType == ab) kernel = "gemm_tc_" + suffix(ab);
+        else if (ab != DType.F32 && cType == DType.F32) kernel = "gemm_tc_acc_" + suffix(ab);
         else throw new IllegalArgumentException("gemm: no kernel for " + ab + " operands with a " + cType + " result");
         if (batch == 0 || m == 0 || n == 0) return;
         int mTiles = (m + GEMM_TILE - 1) / GEMM_TILE, nTiles = (n + GEMM_TILE - 1) / GEMM_TILE;

@@ -4,14 +4,16 @@ import dev.dragedit.cuda.DeviceBuffer;
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
+import static dev.dragedit.cuda.ops.CudaOpSupport.floatDevice;
 import static dev.dragedit.cuda.ops.CudaOpSupport.output;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDeviceAndDtype;
+import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 import static dev.dragedit.cuda.ops.CudaOpSupport.workspace;
-import static dev.dragedit.cuda.ops.CudaOpSupport.device;
-import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
 
 /**
  * GroupNorm, LayerNorm (last dimension) and softmax (last dimension) with their backwards on a {@link KernelDevice},
@@ -19,6 +21,12 @@ import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
  * implementation (dev.dragedit.ops.cpu.CpuNorm): biased variance, eps inside the square root, a softmax row of all
  * −inf comes out NaN. The backwards do not receive beta: dbeta is returned whenever {@code needGammaBeta}, dgamma
  * only when gamma is not null as well.
+ * <p>
+ * Storage types: F32, F16 or BF16, one per call — x, gamma, beta, gy and y share it (else the
+ * CudaOpSupport.sameDeviceAndDtype message), and every result, dgamma and dbeta included, comes back in it. The
+ * kernels ({@code <name>_f32/_f16/_bf16}) compute statistics and reductions in fp32, the workspaces (partials,
+ * LayerNorm row statistics) are F32 whatever the dtype, and each 16-bit result is rounded once, when it is stored
+ * (dgamma/dbeta by the final fixed-order sum).
  * <p>
  * Launch geometry: GroupNorm runs one block per (sample, group), at least 8 elements per thread and up to 1024
  * threads. LayerNorm and softmax give a row to one warp (4 rows per block) up to {@link #WARP_ROW_MAX} elements and
@@ -45,14 +53,15 @@ public final class CudaNorm {
 
     public static Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
         String op = "groupNorm";
-        KernelDevice dev = device(op, "x", x);
+        KernelDevice dev = floatDevice(op, "x", x);
+        DType dt = x.dtype();
         int[] d = groupDims(op, x, groups);   // {N, C, spatial}
-        vectorOrNull(op, "gamma", gamma, d[1], "C", dev);
-        vectorOrNull(op, "beta", beta, d[1], "C", dev);
-        Tensor y = output(dev, x.shape());   // [N, C, ...] like x
+        vectorOrNull(op, "gamma", gamma, d[1], "C", dev, dt);
+        vectorOrNull(op, "beta", beta, d[1], "C", dev, dt);
+        Tensor y = output(dev, dt, x.shape());   // [N, C, ...] like x
         if (x.numel() == 0) return y;
         int m = d[1] / groups * d[2];
-        dev.launch("groupnorm_fwd_f32", Dim3.of(d[0] * groups), Dim3.of(blockThreads(m)), 0, KernelArgs.create()
+        dev.launch("groupnorm_fwd_" + suffix(dt), Dim3.of(d[0] * groups), Dim3.of(blockThreads(m)), 0, KernelArgs.create()
                 .ptr(x.devicePtr()).ptr(ptrOrNull(gamma)).ptr(ptrOrNull(beta)).ptr(y.devicePtr())
                 .i32(d[1]).i32(groups).i32(d[2]).f32(eps));
         return y;
@@ -60,25 +69,26 @@ public final class CudaNorm {
 
     public static Tensor[] groupNormBackward(Tensor gy, Tensor x, int groups, Tensor gamma, float eps, boolean needGammaBeta) {
         String op = "groupNormBackward";
-        KernelDevice dev = device(op, "x", x);
+        KernelDevice dev = floatDevice(op, "x", x);
+        DType dt = x.dtype();
         int[] d = groupDims(op, x, groups);   // {N, C, spatial}
-        sameDevice(op, "gy", gy, dev);
+        sameDeviceAndDtype(op, "gy", gy, dev, dt);
         sameShape(op, "gy", gy, x.shape(), "the shape of x");
-        vectorOrNull(op, "gamma", gamma, d[1], "C", dev);
+        vectorOrNull(op, "gamma", gamma, d[1], "C", dev, dt);
         int n = d[0], c = d[1];
-        Tensor dx = output(dev, x.shape());   // [N, C, ...] like x
-        Tensor dgamma = needGammaBeta && gamma != null ? output(dev, c) : null;   // [C]
-        Tensor dbeta = needGammaBeta ? output(dev, c) : null;                     // [C]
+        Tensor dx = output(dev, dt, x.shape());   // [N, C, ...] like x
+        Tensor dgamma = needGammaBeta && gamma != null ? output(dev, dt, c) : null;   // [C]
+        Tensor dbeta = needGammaBeta ? output(dev, dt, c) : null;                     // [C]
         if (x.numel() == 0) {
             // Empty groups: every gradient is an empty sum.
             for (Tensor t : new Tensor[]{dx, dgamma, dbeta}) if (t != null) dev.memset(t.devicePtr(), 0, t.sizeBytes());
             return new Tensor[]{dx, dgamma, dbeta};
         }
         int m = c / groups * d[2];
-        // Per (sample, channel) partials, [N, C] each: dgamma's then dbeta's.
+        // Per (sample, channel) F32 partials, [N, C] each: dgamma's then dbeta's.
         try (DeviceBuffer part = needGammaBeta ? workspace(dev, 2L * n * c) : null) {
             long dgPart = dgamma != null ? part.ptr() : 0, dbPart = needGammaBeta ? part.ptr() + 4L * n * c : 0;
-            dev.launch("groupnorm_bwd_f32", Dim3.of(n * groups), Dim3.of(blockThreads(m)), 0, KernelArgs.create()
+            dev.launch("groupnorm_bwd_" + suffix(dt), Dim3.of(n * groups), Dim3.of(blockThreads(m)), 0, KernelArgs.create()
                     .ptr(gy.devicePtr()).ptr(x.devicePtr()).ptr(ptrOrNull(gamma)).ptr(dx.devicePtr())
                     .ptr(dgPart).ptr(dbPart).i32(c).i32(groups).i32(d[2]).f32(eps));
             if (dgamma != null) paramSum(dev, dgPart, dgamma, n, c);
@@ -103,14 +113,15 @@ public final class CudaNorm {
 
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         String op = "layerNorm";
-        KernelDevice dev = device(op, "x", x);
+        KernelDevice dev = floatDevice(op, "x", x);
+        DType dt = x.dtype();
         int dim = lastDim(op, x);
-        vectorOrNull(op, "gamma", gamma, dim, "D", dev);
-        vectorOrNull(op, "beta", beta, dim, "D", dev);
-        Tensor y = output(dev, x.shape());   // [..., D] like x
+        vectorOrNull(op, "gamma", gamma, dim, "D", dev, dt);
+        vectorOrNull(op, "beta", beta, dim, "D", dev, dt);
+        Tensor y = output(dev, dt, x.shape());   // [..., D] like x
         if (x.numel() == 0) return y;
         int rows = x.numel() / dim;
-        rowLaunch(dev, "layernorm_fwd_f32", rows, dim, KernelArgs.create()
+        rowLaunch(dev, "layernorm_fwd_" + suffix(dt), rows, dim, KernelArgs.create()
                 .ptr(x.devicePtr()).ptr(ptrOrNull(gamma)).ptr(ptrOrNull(beta)).ptr(y.devicePtr())
                 .i32(rows).i32(dim).f32(eps));
         return y;
@@ -118,30 +129,31 @@ public final class CudaNorm {
 
     public static Tensor[] layerNormBackward(Tensor gy, Tensor x, Tensor gamma, float eps, boolean needGammaBeta) {
         String op = "layerNormBackward";
-        KernelDevice dev = device(op, "x", x);
+        KernelDevice dev = floatDevice(op, "x", x);
+        DType dt = x.dtype();
         int dim = lastDim(op, x);
-        sameDevice(op, "gy", gy, dev);
+        sameDeviceAndDtype(op, "gy", gy, dev, dt);
         sameShape(op, "gy", gy, x.shape(), "the shape of x");
-        vectorOrNull(op, "gamma", gamma, dim, "D", dev);
-        Tensor dx = output(dev, x.shape());   // [..., D] like x
-        Tensor dgamma = needGammaBeta && gamma != null ? output(dev, dim) : null;   // [D]
-        Tensor dbeta = needGammaBeta ? output(dev, dim) : null;                     // [D]
+        vectorOrNull(op, "gamma", gamma, dim, "D", dev, dt);
+        Tensor dx = output(dev, dt, x.shape());   // [..., D] like x
+        Tensor dgamma = needGammaBeta && gamma != null ? output(dev, dt, dim) : null;   // [D]
+        Tensor dbeta = needGammaBeta ? output(dev, dt, dim) : null;                     // [D]
         int rows = dim == 0 ? 0 : x.numel() / dim;
         if (rows == 0) {
             for (Tensor t : new Tensor[]{dx, dgamma, dbeta}) if (t != null) dev.memset(t.devicePtr(), 0, t.sizeBytes());
             return new Tensor[]{dx, dgamma, dbeta};
         }
-        // Per-row statistics [3, rows] (mean guess, its correction, rstd) for the parameter gradients, which need x̂ again.
+        // Per-row F32 statistics [3, rows] (mean guess, its correction, rstd) for the parameter gradients, which need x̂ again.
         try (DeviceBuffer stats = needGammaBeta ? workspace(dev, 3L * rows) : null) {
-            rowLaunch(dev, "layernorm_bwd_f32", rows, dim, KernelArgs.create()
+            rowLaunch(dev, "layernorm_bwd_" + suffix(dt), rows, dim, KernelArgs.create()
                     .ptr(gy.devicePtr()).ptr(x.devicePtr()).ptr(ptrOrNull(gamma)).ptr(dx.devicePtr())
                     .ptr(stats == null ? 0 : stats.ptr()).i32(rows).i32(dim).f32(eps));
             if (needGammaBeta) {
                 int chunks = (rows + PARAM_CHUNK_ROWS - 1) / PARAM_CHUNK_ROWS;
-                // Per chunk of rows: partial Σ gy·x̂ and Σ gy, [chunks, D] each.
+                // Per chunk of rows: F32 partial Σ gy·x̂ and Σ gy, [chunks, D] each.
                 try (DeviceBuffer part = workspace(dev, 2L * chunks * dim)) {
                     long dgPart = dgamma != null ? part.ptr() : 0, dbPart = part.ptr() + 4L * chunks * dim;
-                    dev.launch("layernorm_param_bwd_f32", Dim3.of((dim + 31) / 32, chunks), Dim3.of(32, 8), 0,
+                    dev.launch("layernorm_param_bwd_" + suffix(dt), Dim3.of((dim + 31) / 32, chunks), Dim3.of(32, 8), 0,
                             KernelArgs.create().ptr(gy.devicePtr()).ptr(x.devicePtr()).ptr(stats.ptr())
                                     .ptr(dgPart).ptr(dbPart).i32(rows).i32(dim).i32(PARAM_CHUNK_ROWS));
                     if (dgamma != null) paramSum(dev, dgPart, dgamma, chunks, dim);
@@ -161,24 +173,24 @@ public final class CudaNorm {
     // ---------------------------------------------------------------- softmax
 
     public static Tensor softmax(Tensor x) {
-        KernelDevice dev = device("softmax", "x", x);
-        Tensor y = output(dev, x.shape());   // same shape as x
+        KernelDevice dev = floatDevice("softmax", "x", x);
+        Tensor y = output(dev, x.dtype(), x.shape());   // same shape as x
         if (x.numel() == 0) return y;
         int n = rowLength(x), rows = x.numel() / n;
-        rowLaunch(dev, "softmax_fwd_f32", rows, n, KernelArgs.create()
+        rowLaunch(dev, "softmax_fwd_" + suffix(x.dtype()), rows, n, KernelArgs.create()
                 .ptr(x.devicePtr()).ptr(y.devicePtr()).i32(rows).i32(n));
         return y;
     }
 
     public static Tensor softmaxBackward(Tensor gy, Tensor y) {
         String op = "softmaxBackward";
-        KernelDevice dev = device(op, "y", y);
-        sameDevice(op, "gy", gy, dev);
+        KernelDevice dev = floatDevice(op, "y", y);
+        sameDeviceAndDtype(op, "gy", gy, dev, y.dtype());
         sameShape(op, "gy", gy, y.shape(), "the shape of the softmax output y");
-        Tensor dx = output(dev, y.shape());   // same shape as y
+        Tensor dx = output(dev, y.dtype(), y.shape());   // same shape as y
         if (y.numel() == 0) return dx;
         int n = rowLength(y), rows = y.numel() / n;
-        rowLaunch(dev, "softmax_bwd_f32", rows, n, KernelArgs.create()
+        rowLaunch(dev, "softmax_bwd_" + suffix(y.dtype()), rows, n, KernelArgs.create()
                 .ptr(gy.devicePtr()).ptr(y.devicePtr()).ptr(dx.devicePtr()).i32(rows).i32(n));
         return dx;
     }
@@ -205,9 +217,12 @@ public final class CudaNorm {
         return Math.max(32, Math.min(1024, (per + 31) / 32 * 32));
     }
 
-    /** out[c] = Σ_r part[r, c] over rows in order (the deterministic end of a parameter-gradient reduction). */
+    /**
+     * out[c] = Σ_r part[r, c] over rows in order (the deterministic end of a parameter-gradient reduction): F32
+     * partials summed in fp32 and stored once in out's dtype.
+     */
     private static void paramSum(KernelDevice dev, long part, Tensor out, int rows, int cols) {
-        dev.launch("norm_param_sum_bwd_f32", Dim3.cover(cols, 256), Dim3.of(256), 0,
+        dev.launch("norm_param_sum_bwd_" + suffix(out.dtype()), Dim3.cover(cols, 256), Dim3.of(256), 0,
                 KernelArgs.create().ptr(part).ptr(out.devicePtr()).i32(rows).i32(cols));
     }
 
@@ -215,9 +230,9 @@ public final class CudaNorm {
         return t == null ? 0 : t.devicePtr();
     }
 
-    private static void vectorOrNull(String op, String arg, Tensor t, int n, String what, KernelDevice dev) {
+    private static void vectorOrNull(String op, String arg, Tensor t, int n, String what, KernelDevice dev, DType dtype) {
         if (t == null) return;
-        sameDevice(op, arg, t, dev);
+        sameDeviceAndDtype(op, arg, t, dev, dtype);
         if (t.rank() != 1 || t.dim(0) != n)
             throw new IllegalArgumentException(op + ": " + arg + " has shape " + Arrays.toString(t.shape())
                     + ", expected [" + what + "=" + n + "]");

@@ -4,6 +4,7 @@ import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.OpTestSupport;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,6 +14,9 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 
 /**
  * The attention kernels (kernels/attention.cu through {@link CudaAttention}) against the CPU op set on
@@ -27,6 +31,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * a normalised softmax and a GEMM), and the rounding error of a length-L sum grows like √L·2⁻²⁴ of the summed
  * magnitude — the plain 1e-5 bound up to L = 256. The sizes stay small because the emulation runs every CUDA
  * thread as a fiber.
+ * <p>
+ * The F16/BF16 entry points (head dims 40 and 8, Lq ≠ Lk both ways, D ≠ Dv, both masks) are compared with the CPU op
+ * on the inputs rounded to the storage type, within {@link CudaOpTestSupport#assertMatchesHalf}'s
+ * 1e-2·(|want| + rms(want)): the kernels compute in F32 and round each result once. Mixed-dtype arguments are
+ * rejected.
  */
 class CudaAttentionTest {
     private static final double TOL = 1e-5;
@@ -138,12 +147,76 @@ class CudaAttentionTest {
                 () -> CudaAttention.attentionBackward(d(Tensor.zeros(1, 2, 5, 4)), d(q), d(k), d(v), 1f, false));
         assertTrue(e.getMessage().contains("attentionBackward: gy has shape [1, 2, 5, 4], expected [1, 2, 5, 3]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attention(q, d(k), d(v), 1f, false));
-        assertTrue(e.getMessage().contains("attention: q must be an F32 tensor on a kernel device"), e.getMessage());
+        assertTrue(e.getMessage().contains("attention: q is on the CPU, expected an F32, F16 or BF16 tensor on a kernel device"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attention(
                 d(Tensor.zeros(1, 1, 2, 161)), d(Tensor.zeros(1, 1, 2, 161)), d(Tensor.zeros(1, 1, 2, 4)), 1f, false));
         assertTrue(e.getMessage().contains("D=161, Dv=4 exceed the kernels' limit of 160"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> CudaAttention.attention(d(Tensor.zeros(2, 5, 8)), d(k), d(v), 1f, false));
         assertTrue(e.getMessage().contains("q has shape [2, 5, 8], expected [B, H, Lq, D]"), e.getMessage());
+    }
+
+    // ---------------------------------------------------------------------------------------------- 16-bit storage
+
+    /** {B, H, Lq, Lk, D, Dv} for the F16/BF16 entry points: head dims 40 and 8, Lq ≠ Lk both ways, D ≠ Dv. */
+    private static final int[][] HALF_CASES = {
+            {1, 2, 37, 45, 40, 40},   // Lk > one key tile, odd lengths
+            {2, 1, 45, 19, 8, 8},     // Lq > Lk: causal rows past Lk see every key
+            {1, 1, 3, 41, 8, 13},     // Lk ≫ Lq: causal leaves most keys unseen (zero dK, dV); D ≠ Dv
+    };
+
+    @Test
+    void halfPrecisionAttentionAndBackwardMatchCpuOnRoundedInputs() {
+        for (DType dt : CudaOpTestSupport.HALF_TYPES) {
+            Random r = new Random(21);
+            for (int[] c : HALF_CASES) {
+                Tensor q = OpTestSupport.randn(r, c[0], c[1], c[2], c[4]);
+                Tensor k = OpTestSupport.randn(r, c[0], c[1], c[3], c[4]);
+                Tensor v = OpTestSupport.randn(r, c[0], c[1], c[3], c[5]);
+                Tensor gy = OpTestSupport.randn(r, c[0], c[1], c[2], c[5]);
+                Tensor qr = rounded(q, dt), kr = rounded(k, dt), vr = rounded(v, dt), gyr = rounded(gy, dt);
+                Tensor qd = onDevice(q, dt, dev), kd = onDevice(k, dt, dev), vd = onDevice(v, dt, dev), gyd = onDevice(gy, dt, dev);
+                float scale = (float) (1 / Math.sqrt(c[4]));
+                for (boolean causal : new boolean[]{false, true}) {
+                    assertMatchesHalf("attention " + name(c, causal), CPU.attention(qr, kr, vr, scale, causal),
+                            CudaAttention.attention(qd, kd, vd, scale, causal), dt);
+                    Tensor[] cpu = CPU.attentionBackward(gyr, qr, kr, vr, scale, causal);
+                    Tensor[] gpu = CudaAttention.attentionBackward(gyd, qd, kd, vd, scale, causal);
+                    String[] names = {"dq", "dk", "dv"};
+                    for (int i = 0; i < 3; i++)
+                        assertMatchesHalf("attentionBackward " + names[i] + " " + name(c, causal), cpu[i], gpu[i], dt);
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionEmptyKeysGiveZeros() {
+        Random r = new Random(22);
+        for (DType dt : CudaOpTestSupport.HALF_TYPES) {
+            Tensor q = OpTestSupport.randn(r, 1, 2, 5, 8), k = Tensor.zeros(1, 2, 0, 8), v = Tensor.zeros(1, 2, 0, 3);
+            Tensor gy = OpTestSupport.randn(r, 1, 2, 5, 3);
+            Tensor o = CudaAttention.attention(onDevice(q, dt, dev), onDevice(k, dt, dev), onDevice(v, dt, dev), 0.5f, false);
+            assertMatchesHalf("attention Lk=0", Tensor.zeros(1, 2, 5, 3), o, dt);
+            Tensor[] g = CudaAttention.attentionBackward(onDevice(gy, dt, dev), onDevice(q, dt, dev), onDevice(k, dt, dev),
+                    onDevice(v, dt, dev), 0.5f, true);
+            assertMatchesHalf("attentionBackward Lk=0 dq", Tensor.zeros(1, 2, 5, 8), g[0], dt);
+            assertEquals(dt, g[1].dtype());
+            assertEquals(0, g[1].numel());
+        }
+    }
+
+    @Test
+    void mixedDtypeArgumentsAreRejected() {
+        Tensor q = Tensor.zeros(1, 2, 5, 8), k = Tensor.zeros(1, 2, 6, 8), v = Tensor.zeros(1, 2, 6, 3), gy = Tensor.zeros(1, 2, 5, 3);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attention(
+                onDevice(q, DType.F16, dev), onDevice(k, DType.BF16, dev), onDevice(v, DType.F16, dev), 1f, false));
+        assertTrue(e.getMessage().contains("attention: k is BF16 but the first input is F16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attention(
+                onDevice(q, DType.BF16, dev), onDevice(k, DType.BF16, dev), d(v), 1f, false));
+        assertTrue(e.getMessage().contains("attention: v is F32 but the first input is BF16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attentionBackward(d(gy),
+                onDevice(q, DType.F16, dev), onDevice(k, DType.F16, dev), onDevice(v, DType.F16, dev), 1f, false));
+        assertTrue(e.getMessage().contains("attentionBackward: gy is F32 but the first input is F16"), e.getMessage());
     }
 }

@@ -5,6 +5,7 @@ import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.Conv2dParams;
 import dev.dragedit.ops.OpTestSupport;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,7 +16,11 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static dev.dragedit.cuda.ops.CudaOpTestSupport.abs;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
 import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesSummed;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 
 /**
  * CudaConv (kernels/conv.cu + the SGEMM of kernels/matmul.cu) on {@link Devices#best()} against the CPU op set:
@@ -23,7 +28,10 @@ import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesSummed;
  * dilation 2, groups 2, depthwise, 1×1 (the workspace-free path) and 5×5 and non-square kernels, per-sample groups
  * (the StyleGAN layout [1, N·C, H, W] with groups = N), output padding for the transpose, sample tiling of the
  * im2col workspace, and shape errors. Outputs are NaN-poisoned before the kernels run, so an element a kernel skips
- * fails the comparison.
+ * fails the comparison. The F16/BF16 entry points run the same kinds of cases (strides, asymmetric padding,
+ * dilation, groups, depthwise, 1×1 with a bias, sample tiling with the weight gradient summed over launches) against
+ * the CPU op on the inputs rounded to the storage type, within {@link CudaOpTestSupport#assertMatchesHalf}'s
+ * 1e-2·(|want| + rms(want)), and mixed-dtype arguments are rejected.
  *
  * <p>Tolerance: the GPU and the CPU sum each output's L products in different orders, each within γ_L·Σ|terms| of
  * the exact value (γ_L ≈ L·2⁻²⁴). So element i passes when |gpu − cpu| ≤ 1e-5 + 1e-5·|cpu| + 2·L·2⁻²⁴·Σ|terms|_i,
@@ -188,7 +196,116 @@ class CudaConvTest {
         assertMatchesSummed(what + " dbias", ref[2], abs[2], n * outPlane, g[2]);
     }
 
+    // ---------------------------------------------------------------------------------------------- 16-bit storage
 
+    @Test
+    void halfPrecisionConv2dAndBackwardMatchCpuOnRoundedInputs() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(11);
+            checkConvHalf("3x3 stride 2, asymmetric pads", r, new int[]{2, 3, 9, 8, 5, 3, 3}, params(2, 2, 1, 0, 2, 1, 1, 1, 1), true, dt);
+            checkConvHalf("3x3 dilation 2, groups 2", r, new int[]{2, 4, 9, 7, 6, 3, 3}, params(1, 1, 2, 2, 2, 2, 2, 2, 2), true, dt);
+            checkConvHalf("3x2 stride (2,1) dilation (1,2), no bias", r, new int[]{1, 2, 8, 9, 3, 3, 2}, params(2, 1, 0, 1, 1, 0, 1, 2, 1), false, dt);
+            checkConvHalf("1x1 with bias (workspace-free)", r, new int[]{3, 5, 4, 7, 6, 1, 1}, Conv2dParams.of(1, 0), true, dt);
+            checkConvHalf("depthwise", r, new int[]{2, 3, 5, 5, 6, 3, 3}, params(1, 1, 1, 1, 1, 1, 1, 1, 3), true, dt);
+        }
+    }
+
+    @Test
+    void halfPrecisionConvTranspose2dAndBackwardMatchCpuOnRoundedInputs() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(12);
+            checkTransposeHalf("3x3 stride 2 pad 1 outpad 1", r, new int[]{2, 3, 4, 5, 2, 3, 3}, Conv2dParams.of(2, 1), 1, 1, true, dt);
+            checkTransposeHalf("groups 2, dilation 2", r, new int[]{2, 4, 3, 5, 3, 3, 3}, params(2, 2, 1, 1, 0, 1, 2, 2, 2), 1, 0, true, dt);
+            checkTransposeHalf("1x1 with bias (workspace-free)", r, new int[]{2, 3, 4, 5, 4, 1, 1}, Conv2dParams.of(1, 0), 0, 0, true, dt);
+            checkTransposeHalf("5x5 stride 3, no bias", r, new int[]{1, 2, 3, 3, 2, 5, 5}, params(3, 3, 2, 1, 1, 2, 1, 1, 1), 2, 1, false, dt);
+        }
+    }
+
+    @Test
+    void halfPrecisionWeightGradientAccumulatesSampleTilesInF32() {
+        long saved = CudaConv.maxWorkspaceFloats;
+        try {
+            CudaConv.maxWorkspaceFloats = 1;                  // one sample per tile: dw sums 7 launches with beta = 1
+            for (DType dt : HALF_TYPES) {
+                Random r = new Random(13);
+                checkConvHalf("tiled", r, new int[]{7, 3, 6, 5, 4, 3, 3}, Conv2dParams.of(1, 1), true, dt);
+                checkConvHalf("tiled, groups 2", r, new int[]{3, 4, 6, 5, 4, 3, 3}, Conv2dParams.of(2, 1).withGroups(2), true, dt);
+                checkTransposeHalf("tiled transpose", r, new int[]{5, 2, 4, 3, 3, 3, 3}, Conv2dParams.of(2, 1), 1, 1, true, dt);
+            }
+        } finally {
+            CudaConv.maxWorkspaceFloats = saved;
+        }
+    }
+
+    @Test
+    void everyHalfPrecisionKernelOfTheFamilyRuns() {
+        for (DType dt : HALF_TYPES) {
+            String sfx = dt == DType.F16 ? "f16" : "bf16";
+            String[] kernels = {"im2col_fwd_" + sfx, "col2im_fwd_" + sfx, "conv_bias_fwd_" + sfx, "conv_bias_bwd_" + sfx};
+            long[] before = new long[kernels.length];
+            for (int i = 0; i < kernels.length; i++) before[i] = dev.launchCount(kernels[i]);
+            checkConvHalf("coverage", new Random(14), new int[]{1, 2, 5, 4, 3, 3, 3}, Conv2dParams.of(2, 1), true, dt);
+            for (int i = 0; i < kernels.length; i++)
+                assertTrue(dev.launchCount(kernels[i]) > before[i], kernels[i] + " was not launched");
+        }
+    }
+
+    @Test
+    void mixedDtypeArgumentsAreRejected() {
+        Tensor x = Tensor.zeros(2, 4, 5, 5), w = Tensor.zeros(3, 4, 3, 3), b = Tensor.zeros(3), gy = Tensor.zeros(2, 3, 5, 5);
+        Conv2dParams p = Conv2dParams.of(1, 1);
+        assertMessage(() -> CudaConv.conv2d(onDevice(x, DType.F16, dev), w.toDevice(dev), null, p),
+                "conv2d: w is F32 but the first input is F16", "CudaOps.cast");
+        assertMessage(() -> CudaConv.conv2d(onDevice(x, DType.F16, dev), onDevice(w, DType.F16, dev), onDevice(b, DType.BF16, dev), p),
+                "conv2d: bias is BF16 but the first input is F16");
+        assertMessage(() -> CudaConv.conv2dBackward(onDevice(gy, DType.BF16, dev), onDevice(x, DType.BF16, dev), w.toDevice(dev), p,
+                true, true, true), "conv2dBackward: w is F32 but the first input is BF16");
+        assertMessage(() -> CudaConv.convTranspose2d(onDevice(x, DType.BF16, dev), onDevice(Tensor.zeros(4, 2, 3, 3), DType.F16, dev),
+                null, p, 0, 0), "convTranspose2d: w is F16 but the first input is BF16");
+        assertMessage(() -> CudaConv.convTranspose2dBackward(onDevice(Tensor.zeros(2, 2, 5, 5), DType.F16, dev), x.toDevice(dev),
+                onDevice(Tensor.zeros(4, 2, 3, 3), DType.F16, dev), p, 0, 0, true, true, true),
+                "convTranspose2dBackward: x is F32 but the first input is F16");
+    }
+
+    /**
+     * conv2d in dtype (all arguments of that dtype) and its full backward against the CPU op on the rounded inputs.
+     * s = {n, cin, h, w, cout, kh, kw}.
+     */
+    private static void checkConvHalf(String what, Random r, int[] s, Conv2dParams p, boolean bias, DType dt) {
+        int n = s[0], cin = s[1], cout = s[4], kh = s[5], kw = s[6], gr = p.groups();
+        Tensor x = OpTestSupport.randn(r, n, cin, s[2], s[3]);
+        Tensor w = OpTestSupport.randn(r, cout, cin / gr, kh, kw);
+        Tensor b = bias ? OpTestSupport.randn(r, cout) : null;
+        Tensor want = CPU.conv2d(rounded(x, dt), rounded(w, dt), rounded(b, dt), p);
+        Tensor got = CudaConv.conv2d(onDevice(x, dt, dev), onDevice(w, dt, dev), onDevice(b, dt, dev), p);
+        assertMatchesHalf(what + " forward", want, got, dt);
+
+        Tensor gy = OpTestSupport.randn(r, want.shape());
+        Tensor[] ref = CPU.conv2dBackward(rounded(gy, dt), rounded(x, dt), rounded(w, dt), p, true, true, true);
+        Tensor[] g = CudaConv.conv2dBackward(onDevice(gy, dt, dev), onDevice(x, dt, dev), onDevice(w, dt, dev), p, true, true, true);
+        assertMatchesHalf(what + " dx", ref[0], g[0], dt);
+        assertMatchesHalf(what + " dw", ref[1], g[1], dt);
+        assertMatchesHalf(what + " dbias", ref[2], g[2], dt);
+    }
+
+    /** convTranspose2d in dtype and its full backward against the CPU op on the rounded inputs. s as checkTranspose. */
+    private static void checkTransposeHalf(String what, Random r, int[] s, Conv2dParams p, int oph, int opw, boolean bias, DType dt) {
+        int n = s[0], cin = s[1], coutg = s[4], kh = s[5], kw = s[6], gr = p.groups();
+        Tensor x = OpTestSupport.randn(r, n, cin, s[2], s[3]);
+        Tensor w = OpTestSupport.randn(r, cin, coutg, kh, kw);
+        Tensor b = bias ? OpTestSupport.randn(r, coutg * gr) : null;
+        Tensor want = CPU.convTranspose2d(rounded(x, dt), rounded(w, dt), rounded(b, dt), p, oph, opw);
+        Tensor got = CudaConv.convTranspose2d(onDevice(x, dt, dev), onDevice(w, dt, dev), onDevice(b, dt, dev), p, oph, opw);
+        assertMatchesHalf(what + " transpose forward", want, got, dt);
+
+        Tensor gy = OpTestSupport.randn(r, want.shape());
+        Tensor[] ref = CPU.convTranspose2dBackward(rounded(gy, dt), rounded(x, dt), rounded(w, dt), p, oph, opw, true, true, true);
+        Tensor[] g = CudaConv.convTranspose2dBackward(onDevice(gy, dt, dev), onDevice(x, dt, dev), onDevice(w, dt, dev), p, oph, opw,
+                true, true, true);
+        assertMatchesHalf(what + " transpose dx", ref[0], g[0], dt);
+        assertMatchesHalf(what + " transpose dw", ref[1], g[1], dt);
+        assertMatchesHalf(what + " transpose dbias", ref[2], g[2], dt);
+    }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String... parts) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);

@@ -6,6 +6,7 @@ import dev.dragedit.ops.AdamParams;
 import dev.dragedit.ops.Ops;
 import dev.dragedit.ops.Unary;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,6 +17,10 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.function.BiFunction;
 
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 import static dev.dragedit.ops.OpTestSupport.randn;
 import static dev.dragedit.ops.OpTestSupport.uniform;
 import static org.junit.jupiter.api.Assertions.*;
@@ -26,6 +31,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * kernel runs, so an element a kernel forgets to write fails the comparison. Tolerance per element:
  * |gpu − cpu| ≤ 1e-5 + 1e-5·|cpu| (no reductions here: every element is a few float operations, so the bound is not
  * length-dependent); NaN must meet NaN and infinities must agree exactly.
+ * <p>
+ * F16/BF16: every op but adamStep again in both 16-bit storage types, against the F32 CPU op on the inputs rounded
+ * to the type (the values the device tensors hold), with CudaOpTestSupport.assertMatchesHalf's tolerance (one
+ * rounding of each stored result); NaN and infinity edges are covered by the F32 tests, which share the kernels' code.
  */
 class CudaElementwiseTest {
     static final double ATOL = 1e-5, RTOL = 1e-5;
@@ -230,6 +239,116 @@ class CudaElementwiseTest {
         }
     }
 
+    // ------------------------------------------------------------------ F16 / BF16 storage
+
+    private static Tensor h(Tensor cpu, DType dt) { return onDevice(cpu, dt, dev); }
+
+    @Test
+    void binaryOpsInHalfTypesMatchCpuOnEveryBroadcastKind() {
+        String[] names = {"add", "sub", "mul", "div"};
+        BiFunction<Tensor, Tensor, Tensor>[] cpu = fns(CPU::add, CPU::sub, CPU::mul, CPU::div);
+        BiFunction<Tensor, Tensor, Tensor>[] gpu = fns(CudaElementwise::add, CudaElementwise::sub, CudaElementwise::mul, CudaElementwise::div);
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(21);
+            for (int k = 0; k < names.length; k++) {
+                for (int[][] shapes : BROADCASTS) {
+                    Tensor a = randn(r, shapes[0]);
+                    Tensor b = k == 3 ? uniform(r, 0.5f, 2f, shapes[1]) : randn(r, shapes[1]);
+                    String what = names[k] + " " + Arrays.toString(shapes[0]) + " ∘ " + Arrays.toString(shapes[1]);
+                    assertMatchesHalf(what, cpu[k].apply(rounded(a, dt), rounded(b, dt)), gpu[k].apply(h(a, dt), h(b, dt)), dt);
+                }
+            }
+        }
+    }
+
+    @SafeVarargs
+    private static BiFunction<Tensor, Tensor, Tensor>[] fns(BiFunction<Tensor, Tensor, Tensor>... f) { return f; }
+
+    @Test
+    void affineExpandAndClampInHalfTypesMatchCpu() {
+        int[][][] expands = {{{3, 1, 5}, {2, 3, 4, 5}}, {{}, {3, 2}}, {{7}, {7}}, {{5, 1}, {0, 5, 3}},
+                {{2, 1, 3, 1, 2, 1, 3}, {2, 2, 3, 2, 2, 2, 3}}};
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(22);
+            for (int[] shape : new int[][]{{3, 5, 7}, {1}, {1031}, {2, 0}}) {
+                Tensor x = randn(r, shape), rx = rounded(x, dt);
+                String at = " " + Arrays.toString(shape);
+                assertMatchesHalf("affine" + at, CPU.affine(rx, 1.7f, -0.3f), CudaElementwise.affine(h(x, dt), 1.7f, -0.3f), dt);
+                Tensor gy = randn(r, shape);
+                float[] xd = x.data();
+                if (xd.length > 2) { xd[0] = -0.5f; xd[1] = 0.75f; }   // exactly on the bounds: kept, gradient passed
+                rx = rounded(x, dt);
+                assertMatchesHalf("clamp" + at, CPU.clamp(rx, -0.5f, 0.75f), CudaElementwise.clamp(h(x, dt), -0.5f, 0.75f), dt);
+                assertMatchesHalf("clampBackward" + at, CPU.clampBackward(rounded(gy, dt), rx, -0.5f, 0.75f),
+                        CudaElementwise.clampBackward(h(gy, dt), h(x, dt), -0.5f, 0.75f), dt);
+            }
+            for (int[][] c : expands) {
+                Tensor x = randn(r, c[0]);
+                assertMatchesHalf("expand " + Arrays.toString(c[0]) + " → " + Arrays.toString(c[1]), CPU.expand(rounded(x, dt), c[1]),
+                        CudaElementwise.expand(h(x, dt), c[1]), dt);
+            }
+        }
+    }
+
+    /**
+     * unaryInput, with exp's range cut to where exp and its gradient stay finite in F16 (largest value 65504):
+     * e^9·|gy| < 8104·4 for the normal gy here.
+     */
+    private static Tensor halfUnaryInput(Unary f, Random r, int... shape) {
+        if (f != Unary.EXP) return unaryInput(f, r, shape);
+        Tensor x = uniform(r, -9f, 9f, shape);
+        x.data()[0] = 0f;
+        return x;
+    }
+
+    @Test
+    void everyUnaryFunctionAndDerivativeInHalfTypesMatchesCpu() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(23);
+            for (Unary f : Unary.values()) {
+                for (int[] shape : new int[][]{{3, 7, 11}, {2}, {1031}}) {
+                    Tensor x = halfUnaryInput(f, r, shape), gy = randn(r, shape), rx = rounded(x, dt);
+                    String at = " " + f + " " + Arrays.toString(shape);
+                    assertMatchesHalf("unary" + at, CPU.unary(f, rx), CudaElementwise.unary(f, h(x, dt)), dt);
+                    assertMatchesHalf("unaryBackward" + at, CPU.unaryBackward(f, rounded(gy, dt), rx),
+                            CudaElementwise.unaryBackward(f, h(gy, dt), h(x, dt)), dt);
+                }
+            }
+        }
+    }
+
+    @Test
+    void gegluAndItsBackwardInHalfTypesMatchCpu() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(24);
+            for (int[] shape : new int[][]{{3, 5, 14}, {11, 6}, {2}, {1, 3, 130}}) {
+                Tensor x = uniform(r, -6f, 6f, shape), rx = rounded(x, dt);
+                int[] yShape = shape.clone();
+                yShape[yShape.length - 1] /= 2;
+                Tensor gy = randn(r, yShape);
+                String at = " " + Arrays.toString(shape);
+                assertMatchesHalf("geglu" + at, CPU.geglu(rx), CudaElementwise.geglu(h(x, dt)), dt);
+                assertMatchesHalf("gegluBackward" + at, CPU.gegluBackward(rounded(gy, dt), rx),
+                        CudaElementwise.gegluBackward(h(gy, dt), h(x, dt)), dt);
+            }
+        }
+    }
+
+    @Test
+    void mixedStorageTypesAndHalfAdamArgumentsAreRejected() {
+        Tensor f16 = h(Tensor.zeros(2, 3), DType.F16), bf16 = h(Tensor.zeros(2, 3), DType.BF16), f32 = d(Tensor.zeros(2, 3));
+        expectMessage(() -> CudaElementwise.add(f16, bf16), "add: b is BF16 but the first input is F16");
+        expectMessage(() -> CudaElementwise.div(f32, f16), "div: b is F16 but the first input is F32");
+        expectMessage(() -> CudaElementwise.clampBackward(f16, f32, 0, 1), "clampBackward: x is F32 but the first input is F16");
+        expectMessage(() -> CudaElementwise.unaryBackward(Unary.TANH, bf16, f16), "unaryBackward TANH: x is F16 but the first input is BF16");
+        expectMessage(() -> CudaElementwise.gegluBackward(f16, h(Tensor.zeros(2, 6), DType.BF16)),
+                "gegluBackward: x is BF16 but the first input is F16");
+        expectMessage(() -> CudaElementwise.unary(Unary.EXP, Tensor.zeros(2, 3).to(DType.F16)), "unary EXP: x is on the CPU");
+        Tensor g = d(Tensor.zeros(2, 3)), m = d(Tensor.zeros(2, 3)), v = d(Tensor.zeros(2, 3));
+        expectMessage(() -> CudaElementwise.adamStep(f16, g, m, v, 1, AdamParams.adam(1e-3f)), "adamStep: param is F16, expected F32");
+        expectMessage(() -> CudaElementwise.adamStep(f32, bf16, m, v, 1, AdamParams.adam(1e-3f)), "adamStep: grad is BF16, expected F32");
+    }
+
     // ------------------------------------------------------------------ launches and errors
 
     @Test
@@ -246,7 +365,7 @@ class CudaElementwiseTest {
     void badShapesAndHostTensorsAreRejectedWithClearMessages() {
         Tensor a = d(Tensor.zeros(2, 3)), b = d(Tensor.zeros(4));
         expectMessage(() -> CudaElementwise.add(a, b), "add: shapes [2, 3] and [4] cannot be broadcast");
-        expectMessage(() -> CudaElementwise.mul(Tensor.zeros(2, 3), a), "mul: a must be an F32 tensor on a kernel device");
+        expectMessage(() -> CudaElementwise.mul(Tensor.zeros(2, 3), a), "mul: a is on the CPU, expected an F32, F16 or BF16 tensor");
         expectMessage(() -> CudaElementwise.expand(a, new int[]{3, 3}), "expand: x of shape [2, 3] cannot be broadcast to [3, 3]");
         expectMessage(() -> CudaElementwise.geglu(d(Tensor.zeros(2, 5))), "geglu: x has shape [2, 5], expected [..., 2n]");
         expectMessage(() -> CudaElementwise.gegluBackward(d(Tensor.zeros(2, 3)), d(Tensor.zeros(2, 4))),

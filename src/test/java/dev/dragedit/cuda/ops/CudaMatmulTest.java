@@ -4,6 +4,7 @@ import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.OpTestSupport;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,13 +16,19 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 import static dev.dragedit.cuda.ops.CudaOpTestSupport.U;
 import static dev.dragedit.cuda.ops.CudaOpTestSupport.abs;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
 import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesSummed;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 
 /**
  * CudaMatmul (kernels/matmul.cu) on {@link Devices#best()} against the CPU op set: matmul with every transpose
  * combination on odd sizes that straddle the 64×64×16 tiles, batch broadcasting of every kind, empty and K = 0
- * products, linear and its backward, the raw SGEMM's leading dimensions and alpha/beta, and shape errors. Outputs are
- * NaN-poisoned before the kernels run, so an element a kernel skips fails the comparison.
+ * products, linear and its backward, the raw SGEMM's leading dimensions and alpha/beta, and shape errors; the same in
+ * F16 and BF16 through the tensor-core GEMM (ragged sizes against its 64×64×32 tiles, M or N of 1, and its F32-result
+ * variant accumulating with beta = 1). Outputs are NaN-poisoned before the kernels run, so an element a kernel skips
+ * fails the comparison.
  *
  * <p>Tolerance: the GPU and the CPU sum the K products in different orders, each within γ_K·Σ|a·b| of the exact
  * value (γ_K ≈ K·2⁻²⁴, the standard bound for a length-K dot product with or without FMA). So element i passes when
@@ -186,6 +193,120 @@ class CudaMatmulTest {
         assertMatchesSummed("linearBackward without x: db", want[2], abs[2], 6, g[2]);
     }
 
+    // ---------------------------------------------------------------------------------------------- F16 / BF16
+    // The tensor-core GEMM (gemm_tc_* of kernels/matmul.cu): the CPU op on the inputs rounded to the dtype is the
+    // reference, since the kernels see exactly those values; products are exact and summed in F32, so what remains
+    // is the rounding of the stored result (assertMatchesHalf).
+
+    @Test
+    void halfMatmulMatchesCpuForEveryTransposeOnRaggedSizes() {
+        Random r = new Random(21);
+        // Ragged against the 64×64 tile and the K step of 32 (and the MMA's 16): K = 53, 40 and 100 are not
+        // multiples of 32, K = 17 is one past 16; M = 1 and N = 1 leave a single row / column of MMA output.
+        int[][] mnk = {{37, 29, 53}, {1, 33, 40}, {45, 1, 17}, {70, 66, 100}};
+        for (DType dt : HALF_TYPES) {
+            long before = dev.launchCount("gemm_tc_" + CudaOpSupport.suffix(dt));
+            for (int[] s : mnk)
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    int m = s[0], n = s[1], k = s[2];
+                    Tensor a = OpTestSupport.randn(r, ta ? new int[]{k, m} : new int[]{m, k});
+                    Tensor b = OpTestSupport.randn(r, tb ? new int[]{n, k} : new int[]{k, n});
+                    checkHalfMatmul("matmul " + m + "x" + n + "x" + k + " transA=" + ta + " transB=" + tb, a, b, ta, tb, dt);
+                }
+            assertEquals(16, dev.launchCount("gemm_tc_" + CudaOpSupport.suffix(dt)) - before, "one tensor-core GEMM per product");
+        }
+    }
+
+    @Test
+    void halfBatchedMatmulBroadcastsLikeCpu() {
+        Random r = new Random(22);
+        int[][][] cases = {
+                {{3, 5, 7}, {3, 7, 4}},            // one matrix per batch on both sides
+                {{2, 3, 19, 21}, {21, 9}},         // shared b: one tall GEMM
+                {{5, 7}, {4, 7, 6}},               // shared a: stride 0
+                {{2, 1, 5, 33}, {1, 3, 33, 4}}     // each side broadcast along a different dimension
+        };
+        for (DType dt : HALF_TYPES)
+            for (int[][] c : cases)
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    Tensor a = OpTestSupport.randn(r, swapLast(c[0], ta)), b = OpTestSupport.randn(r, swapLast(c[1], tb));
+                    checkHalfMatmul("matmul " + Arrays.toString(a.shape()) + " x " + Arrays.toString(b.shape()) + " transA="
+                            + ta + " transB=" + tb, a, b, ta, tb, dt);
+                }
+    }
+
+    @Test
+    void halfLinearWithAndWithoutBias() {
+        Random r = new Random(23);
+        for (DType dt : HALF_TYPES) {
+            Tensor w = OpTestSupport.randn(r, 19, 37), bias = OpTestSupport.randn(r, 19);
+            checkHalfLinear("linear [2,3,37] with bias", OpTestSupport.randn(r, 2, 3, 37), w, bias, dt);
+            checkHalfLinear("linear [2,3,37] without bias", OpTestSupport.randn(r, 2, 3, 37), w, null, dt);
+            checkHalfLinear("linear of a vector", OpTestSupport.randn(r, 37), w, bias, dt);
+            checkHalfLinear("linear [70,65] → 66", OpTestSupport.randn(r, 70, 65), OpTestSupport.randn(r, 66, 65),
+                    OpTestSupport.randn(r, 66), dt);
+        }
+    }
+
+    @Test
+    void halfLinearBackwardGivesEveryGradient() {
+        Random r = new Random(24);
+        for (DType dt : HALF_TYPES) {
+            checkHalfLinearBackward("linearBackward [2,3,19] ← [2,3,37]", OpTestSupport.randn(r, 2, 3, 19),
+                    OpTestSupport.randn(r, 2, 3, 37), OpTestSupport.randn(r, 19, 37), dt);
+            // 300 rows: dw's K of 300 (ragged against 32) and two passes of the bias column sums.
+            checkHalfLinearBackward("linearBackward 300 rows", OpTestSupport.randn(r, 300, 67), OpTestSupport.randn(r, 300, 45),
+                    OpTestSupport.randn(r, 67, 45), dt);
+        }
+    }
+
+    @Test
+    void halfGemmHonoursLeadingDimensionsStridesAlphaBetaAndF32Accumulators() {
+        Random r = new Random(25);
+        int m = 19, n = 23, k = 37, batch = 2;
+        for (DType dt : HALF_TYPES)
+            for (DType cType : new DType[]{DType.F32, dt})
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2;
+                    int rowsA = ta ? k : m, rowsB = tb ? n : k;
+                    long sA = (long) rowsA * lda + 7, sB = (long) rowsB * ldb + 1, sC = (long) m * ldc + 4;
+                    // Operands as the kernel sees them (rounded to dt); C too when it is stored in dt.
+                    float[] a = rounded(OpTestSupport.randn(r, (int) (sA * batch)), dt).data();
+                    float[] b = rounded(OpTestSupport.randn(r, (int) (sB * batch)), dt).data();
+                    Tensor c0 = OpTestSupport.randn(r, (int) (sC * batch));
+                    float[] c = (cType == DType.F32 ? c0 : rounded(c0, dt)).data();
+                    Tensor da = onDevice(Tensor.of(a, a.length), dt, dev), db = onDevice(Tensor.of(b, b.length), dt, dev);
+                    Tensor dc = onDevice(Tensor.of(c, c.length), cType, dev);
+                    float alpha = 0.75f, beta = cType == DType.F32 ? 1f : -1.5f;  // F32: accumulate onto C, as a split K does
+                    CudaMatmul.gemm(dev, dt, cType, da.devicePtr(), db.devicePtr(), dc.devicePtr(), batch, m, n, k, lda, ldb, ldc,
+                            sA, sB, sC, ta, tb, alpha, beta);
+                    float[] got = dc.toCpu().to(DType.F32).data();
+                    // A stored 16-bit result is rounded once more: half an ulp, 2^-11 (F16) or 2^-8 (BF16) relative.
+                    double store = cType == DType.F32 ? 0 : dt == DType.F16 ? 0x1p-11 : 0x1p-8;
+                    double[] want = new double[c.length], tol = new double[c.length];
+                    for (int i = 0; i < c.length; i++) want[i] = c[i];  // gaps between rows stay untouched (tol 0)
+                    for (int z = 0; z < batch; z++)
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++) {
+                                double s = 0, abs = 0;
+                                for (int p = 0; p < k; p++) {
+                                    double av = a[(int) (z * sA + (ta ? (long) p * lda + i : (long) i * lda + p))];
+                                    double bv = b[(int) (z * sB + (tb ? (long) j * ldb + p : (long) p * ldb + j))];
+                                    s += av * bv;
+                                    abs += Math.abs(av * bv);
+                                }
+                                int ci = (int) (z * sC + (long) i * ldc + j);
+                                want[ci] = alpha * s + beta * c[ci];
+                                tol[ci] = 1e-5 + (1e-5 + store) * Math.abs(want[ci])
+                                        + (k + 2) * U * (Math.abs(alpha) * abs + Math.abs(beta * c[ci]));
+                            }
+                    assertWithin("gemm " + dt + " → " + cType + " transA=" + ta + " transB=" + tb, want, got, tol);
+                }
+    }
+
     // ---------------------------------------------------------------------------------------------- errors
 
     @Test
@@ -196,7 +317,7 @@ class CudaMatmulTest {
                 "do not broadcast", "2 vs 3");
         assertMessage(() -> CudaMatmul.matmul(Tensor.zeros(4).toDevice(dev), b, false, false), "at least 2 dimensions");
         assertMessage(() -> CudaMatmul.matmul(a, Tensor.zeros(4, 2), false, false), "matmul: b is on the CPU", "tensor on a kernel device");
-        assertMessage(() -> CudaMatmul.matmul(a, b.toCpu().to(dev.dragedit.tensor.DType.F16).toDevice(dev), false, false),
+        assertMessage(() -> CudaMatmul.matmul(a, b.toCpu().to(DType.F16).toDevice(dev), false, false),
                 "matmul: b is F16 but the first input is F32");
         assertMessage(() -> CudaMatmul.linear(Tensor.zeros(2, 5).toDevice(dev), Tensor.zeros(3, 4).toDevice(dev), null),
                 "linear: x has shape [2, 5]", "in=4");
@@ -217,6 +338,23 @@ class CudaMatmulTest {
         Tensor want = CPU.matmul(a, b, ta, tb), abs = CPU.matmul(abs(a), abs(b), ta, tb);
         int k = ta ? a.dim(a.rank() - 2) : a.dim(a.rank() - 1);
         assertMatchesSummed(what, want, abs, k, CudaMatmul.matmul(a.toDevice(dev), b.toDevice(dev), ta, tb));
+    }
+
+    private static void checkHalfMatmul(String what, Tensor a, Tensor b, boolean ta, boolean tb, DType dt) {
+        Tensor want = CPU.matmul(rounded(a, dt), rounded(b, dt), ta, tb);
+        assertMatchesHalf(what, want, CudaMatmul.matmul(onDevice(a, dt, dev), onDevice(b, dt, dev), ta, tb), dt);
+    }
+
+    private static void checkHalfLinear(String what, Tensor x, Tensor w, Tensor bias, DType dt) {
+        Tensor want = CPU.linear(rounded(x, dt), rounded(w, dt), rounded(bias, dt));
+        assertMatchesHalf(what, want, CudaMatmul.linear(onDevice(x, dt, dev), onDevice(w, dt, dev), onDevice(bias, dt, dev)), dt);
+    }
+
+    private static void checkHalfLinearBackward(String what, Tensor gy, Tensor x, Tensor w, DType dt) {
+        Tensor[] want = CPU.linearBackward(rounded(gy, dt), rounded(x, dt), rounded(w, dt), true, true, true);
+        Tensor[] got = CudaMatmul.linearBackward(onDevice(gy, dt, dev), onDevice(x, dt, dev), onDevice(w, dt, dev), true, true, true);
+        String[] names = {"dx", "dw", "db"};
+        for (int i = 0; i < 3; i++) assertMatchesHalf(what + ": " + names[i], want[i], got[i], dt);
     }
 
     private static void checkLinear(String what, Tensor x, Tensor w, Tensor bias) {

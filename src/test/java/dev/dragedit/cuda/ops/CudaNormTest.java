@@ -4,6 +4,7 @@ import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.OpTestSupport;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,6 +12,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -25,6 +30,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * CPU sums in float64 and the kernels in float32 trees, whose rounding error grows like √L·2⁻²⁴ relative to the
  * summed magnitude for a reduction of length L; parameter gradients (sums over N·spatial or all rows) therefore use
  * atol = 1e-5·max(1, √L / 16), i.e. the plain bound up to L = 256.
+ * <p>
+ * F16/BF16: the same cases in both 16-bit storage types (x, gamma, beta, gy, y and every result in the type, F32
+ * statistics and workspaces inside) against the F32 CPU op on the inputs rounded to the type, with
+ * CudaOpTestSupport.assertMatchesHalf's tolerance. The large-mean cases are F32 only: 1000 ± 1 is not representable
+ * in a 16-bit type (BF16 steps by 4 there), so they would test the rounding of the input rather than the kernels.
  */
 class CudaNormTest {
     private static final double TOL = 1e-5;
@@ -235,6 +245,122 @@ class CudaNormTest {
         }
     }
 
+    // ---------------------------------------------------------------- F16 / BF16 storage
+
+    private static Tensor h(Tensor t, DType dt) { return onDevice(t, dt, dev); }
+
+    @Test
+    void groupNormInHalfTypesMatchesCpuForBothTeamSizes() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(11);
+            for (int[] c : GROUP_CASES) {
+                int[] shape = shapeOf(c);
+                int groups = c[c.length - 1], ch = shape[1];
+                Tensor x = OpTestSupport.uniform(r, -2f, 3f, shape), gamma = OpTestSupport.randn(r, ch), beta = OpTestSupport.randn(r, ch);
+                Tensor rx = rounded(x, dt), rg = rounded(gamma, dt), rb = rounded(beta, dt);
+                String what = "groupNorm " + java.util.Arrays.toString(shape) + " groups=" + groups;
+                assertMatchesHalf(what, CPU.groupNorm(rx, groups, rg, rb, 1e-5f), CudaNorm.groupNorm(h(x, dt), groups, h(gamma, dt), h(beta, dt), 1e-5f), dt);
+                assertMatchesHalf(what + " no affine", CPU.groupNorm(rx, groups, null, null, 1e-5f),
+                        CudaNorm.groupNorm(h(x, dt), groups, null, null, 1e-5f), dt);
+            }
+        }
+    }
+
+    @Test
+    void groupNormBackwardInHalfTypesMatchesCpuIncludingParameterGradients() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(13);
+            for (int[] c : GROUP_CASES) {
+                int[] shape = shapeOf(c);
+                int groups = c[c.length - 1], ch = shape[1], spatial = (int) (Tensor.numel(shape) / shape[0] / ch);
+                if (ch / groups * spatial == 1) continue;   // one-element groups: dx is 0 exactly, not the CPU's residue
+                Tensor x = OpTestSupport.uniform(r, -2f, 3f, shape), gy = OpTestSupport.randn(r, shape), gamma = OpTestSupport.randn(r, ch);
+                Tensor rx = rounded(x, dt), rgy = rounded(gy, dt), rg = rounded(gamma, dt);
+                String what = "groupNormBackward " + java.util.Arrays.toString(shape) + " groups=" + groups;
+                Tensor[] ref = CPU.groupNormBackward(rgy, rx, groups, rg, 1e-5f, true);
+                Tensor[] got = CudaNorm.groupNormBackward(h(gy, dt), h(x, dt), groups, h(gamma, dt), 1e-5f, true);
+                assertMatchesHalf(what + " dx", ref[0], got[0], dt);
+                assertMatchesHalf(what + " dgamma", ref[1], got[1], dt);
+                assertMatchesHalf(what + " dbeta", ref[2], got[2], dt);
+
+                ref = CPU.groupNormBackward(rgy, rx, groups, null, 1e-5f, true);
+                got = CudaNorm.groupNormBackward(h(gy, dt), h(x, dt), groups, null, 1e-5f, true);
+                assertMatchesHalf(what + " no gamma dx", ref[0], got[0], dt);
+                assertNull(got[1], what + ": dgamma without gamma");
+                assertMatchesHalf(what + " no gamma dbeta", ref[2], got[2], dt);
+            }
+        }
+    }
+
+    @Test
+    void layerNormAndItsBackwardInHalfTypesMatchCpuForWarpAndBlockRows() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(15);
+            for (int[] shape : LAYER_SHAPES) {
+                int dim = shape[shape.length - 1];
+                Tensor x = OpTestSupport.uniform(r, -2f, 3f, shape), gy = OpTestSupport.randn(r, shape);
+                Tensor gamma = OpTestSupport.randn(r, dim), beta = OpTestSupport.randn(r, dim);
+                Tensor rx = rounded(x, dt), rgy = rounded(gy, dt), rg = rounded(gamma, dt), rb = rounded(beta, dt);
+                String what = "layerNorm " + java.util.Arrays.toString(shape);
+                assertMatchesHalf(what, CPU.layerNorm(rx, rg, rb, 1e-5f), CudaNorm.layerNorm(h(x, dt), h(gamma, dt), h(beta, dt), 1e-5f), dt);
+                assertMatchesHalf(what + " beta only", CPU.layerNorm(rx, null, rb, 1e-5f), CudaNorm.layerNorm(h(x, dt), null, h(beta, dt), 1e-5f), dt);
+                if (dim == 1) continue;   // dx is 0 exactly, not the CPU's residue (singleElementUnitsHaveZeroInputGradient)
+                Tensor[] ref = CPU.layerNormBackward(rgy, rx, rg, 1e-5f, true);
+                Tensor[] got = CudaNorm.layerNormBackward(h(gy, dt), h(x, dt), h(gamma, dt), 1e-5f, true);
+                assertMatchesHalf(what + " backward dx", ref[0], got[0], dt);
+                assertMatchesHalf(what + " backward dgamma", ref[1], got[1], dt);
+                assertMatchesHalf(what + " backward dbeta", ref[2], got[2], dt);
+                ref = CPU.layerNormBackward(rgy, rx, null, 1e-5f, true);
+                got = CudaNorm.layerNormBackward(h(gy, dt), h(x, dt), null, 1e-5f, true);
+                assertMatchesHalf(what + " backward no gamma dx", ref[0], got[0], dt);
+                assertNull(got[1], what + ": dgamma without gamma");
+                assertMatchesHalf(what + " backward no gamma dbeta", ref[2], got[2], dt);
+            }
+        }
+    }
+
+    @Test
+    void softmaxAndItsBackwardInHalfTypesMatchCpuForWarpAndBlockRows() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(17);
+            for (int[] shape : SOFTMAX_SHAPES) {
+                Tensor x = OpTestSupport.uniform(r, -30f, 30f, shape);
+                String what = "softmax " + java.util.Arrays.toString(shape);
+                assertMatchesHalf(what, CPU.softmax(rounded(x, dt)), CudaNorm.softmax(h(x, dt)), dt);
+                Tensor y = CPU.softmax(OpTestSupport.uniform(r, -3f, 3f, shape)), gy = OpTestSupport.randn(r, shape);
+                assertMatchesHalf(what + " backward", CPU.softmaxBackward(rounded(gy, dt), rounded(y, dt)),
+                        CudaNorm.softmaxBackward(h(gy, dt), h(y, dt)), dt);
+            }
+        }
+    }
+
+    @Test
+    void halfTypeEmptyTensorsGiveZeroParameterGradientsInTheirType() {
+        for (DType dt : HALF_TYPES) {
+            Tensor x = h(Tensor.zeros(2, 4, 0), dt);
+            Tensor[] g = CudaNorm.groupNormBackward(x, x, 2, h(Tensor.full(1f, 4), dt), 1e-5f, true);
+            assertEquals(dt, g[1].dtype());
+            assertArrayEquals(new float[4], g[1].toCpu().to(DType.F32).data());
+            assertArrayEquals(new float[4], g[2].toCpu().to(DType.F32).data());
+        }
+    }
+
+    @Test
+    void mixedStorageTypesAreRejectedWithTheDtypeMessage() {
+        Tensor x = h(Tensor.zeros(2, 6, 3), DType.F16);
+        Tensor gammaBf = h(Tensor.zeros(6), DType.BF16), gamma32 = d(Tensor.zeros(3));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.groupNorm(x, 2, gammaBf, null, 1e-5f));
+        assertTrue(e.getMessage().contains("groupNorm: gamma is BF16 but the first input is F16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.layerNorm(x, null, gamma32, 1e-5f));
+        assertTrue(e.getMessage().contains("layerNorm: beta is F32 but the first input is F16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.groupNormBackward(h(Tensor.zeros(2, 6, 3), DType.BF16), x, 2, null, 1e-5f, true));
+        assertTrue(e.getMessage().contains("groupNormBackward: gy is BF16 but the first input is F16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.layerNormBackward(d(Tensor.zeros(2, 6, 3)), x, null, 1e-5f, true));
+        assertTrue(e.getMessage().contains("layerNormBackward: gy is F32 but the first input is F16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.softmaxBackward(x, h(Tensor.zeros(2, 6, 3), DType.BF16)));
+        assertTrue(e.getMessage().contains("softmaxBackward: gy is F16 but the first input is BF16"), e.getMessage());
+    }
+
     // ---------------------------------------------------------------- argument checks
 
     @Test
@@ -245,22 +371,25 @@ class CudaNormTest {
         e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.groupNorm(x, 2, d(Tensor.zeros(5)), null, 1e-5f));
         assertTrue(e.getMessage().contains("gamma has shape [5], expected [C=6]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.groupNorm(Tensor.zeros(2, 6, 3), 2, null, null, 1e-5f));
-        assertTrue(e.getMessage().contains("groupNorm: x must be an F32 tensor on a kernel device"), e.getMessage());
+        assertTrue(e.getMessage().contains("groupNorm: x is on the CPU, expected an F32, F16 or BF16 tensor"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.groupNormBackward(d(Tensor.zeros(2, 6)), x, 2, null, 1e-5f, true));
         assertTrue(e.getMessage().contains("groupNormBackward: gy has shape [2, 6], expected [2, 6, 3]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.layerNorm(x, null, d(Tensor.zeros(6)), 1e-5f));
         assertTrue(e.getMessage().contains("layerNorm: beta has shape [6], expected [D=3]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.layerNormBackward(x, x, Tensor.zeros(3), 1e-5f, true));
-        assertTrue(e.getMessage().contains("layerNormBackward: gamma must be an F32 tensor on a kernel device"), e.getMessage());
+        assertTrue(e.getMessage().contains("layerNormBackward: gamma is on the CPU, expected an F32, F16 or BF16 tensor"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaNorm.softmaxBackward(d(Tensor.zeros(2, 3, 3)), x));
         assertTrue(e.getMessage().contains("softmaxBackward: gy has shape [2, 3, 3]"), e.getMessage());
     }
 
     @Test
     void everyNormKernelIsOnTheDevice() {
-        for (String k : new String[]{"groupnorm_fwd_f32", "groupnorm_bwd_f32", "layernorm_fwd_f32", "layernorm_bwd_f32",
-                "layernorm_param_bwd_f32", "softmax_fwd_f32", "softmax_bwd_f32", "norm_param_sum_bwd_f32"})
-            assertTrue(dev.kernels().contains(k), k + " missing from " + dev.name());
+        for (String suffix : new String[]{"f32", "f16", "bf16"})
+            for (String name : new String[]{"groupnorm_fwd", "groupnorm_bwd", "layernorm_fwd", "layernorm_bwd",
+                    "layernorm_param_bwd", "softmax_fwd", "softmax_bwd", "norm_param_sum_bwd"}) {
+                String k = name + "_" + suffix;
+                assertTrue(dev.kernels().contains(k), k + " missing from " + dev.name());
+            }
     }
 
     @Test
