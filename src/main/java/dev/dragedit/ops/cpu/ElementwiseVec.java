@@ -96,7 +96,7 @@ final class ElementwiseVec {
     }
 
     private static FloatVector sigmoid(FloatVector x) {
-        return ONE.div(ONE.add(x.neg().lanewise(VectorOperators.EXP)));
+        return ONE.div(ONE.add(VecMath.exp(x.neg())));
     }
 
     private static FloatVector sign(FloatVector x) {
@@ -107,7 +107,7 @@ final class ElementwiseVec {
     private static FloatVector gaussExp(FloatVector a) {
         FloatVector hi = a.mul(a);
         FloatVector lo = a.fma(a, hi.neg());
-        return hi.mul(-0.5f).lanewise(VectorOperators.EXP).mul(lo.fma(-0.5f, 1f));
+        return VecMath.exp(hi.mul(-0.5f)).mul(lo.fma(-0.5f, 1f));
     }
 
     /** Φ(−a) = ½·erfc(a/√2) from a = min(|x|, 15) and e = e^{−a²/2}: ½·t·q(t)·e with t = 1/(1 + a/(2√2)). */
@@ -143,12 +143,12 @@ final class ElementwiseVec {
             case SQUARE -> { for (; i < ub; i += L) { FloatVector v = load(x, i); v.mul(v).intoArray(y, i); } }
             case SQRT -> { for (; i < ub; i += L) load(x, i).sqrt().intoArray(y, i); }
             case RSQRT -> { for (; i < ub; i += L) ONE.div(load(x, i).sqrt()).intoArray(y, i); }
-            case EXP -> { for (; i < ub; i += L) load(x, i).lanewise(VectorOperators.EXP).intoArray(y, i); }
+            case EXP -> { for (; i < ub; i += L) VecMath.exp(load(x, i)).intoArray(y, i); }
             case LOG -> { for (; i < ub; i += L) load(x, i).lanewise(VectorOperators.LOG).intoArray(y, i); }
             case SIGN -> { for (; i < ub; i += L) sign(load(x, i)).intoArray(y, i); }
             case RELU -> { for (; i < ub; i += L) load(x, i).max(0f).intoArray(y, i); }
             case SIGMOID -> { for (; i < ub; i += L) sigmoid(load(x, i)).intoArray(y, i); }
-            case TANH -> { for (; i < ub; i += L) load(x, i).lanewise(VectorOperators.TANH).intoArray(y, i); }
+            case TANH -> { for (; i < ub; i += L) VecMath.tanh(load(x, i)).intoArray(y, i); }
             case SILU -> { for (; i < ub; i += L) { FloatVector v = load(x, i); v.mul(sigmoid(v)).intoArray(y, i); } }
             case GELU -> { for (; i < ub; i += L) gelu(load(x, i)).intoArray(y, i); }
             case QUICK_GELU -> {
@@ -175,7 +175,7 @@ final class ElementwiseVec {
                     load(gy, i).mul(r.mul(r).mul(r).mul(-0.5f)).intoArray(o, i);
                 }
             }
-            case EXP -> { for (; i < ub; i += L) load(gy, i).mul(load(x, i).lanewise(VectorOperators.EXP)).intoArray(o, i); }
+            case EXP -> { for (; i < ub; i += L) load(gy, i).mul(VecMath.exp(load(x, i))).intoArray(o, i); }
             case LOG -> { for (; i < ub; i += L) load(gy, i).mul(ONE.div(load(x, i))).intoArray(o, i); }
             case SIGN -> { for (; i < ub; i += L) ZERO.intoArray(o, i); }
             case RELU -> {
@@ -186,7 +186,7 @@ final class ElementwiseVec {
             }
             case TANH -> {
                 for (; i < ub; i += L) {
-                    FloatVector t = load(x, i).lanewise(VectorOperators.TANH);
+                    FloatVector t = VecMath.tanh(load(x, i));
                     load(gy, i).mul(ONE.sub(t.mul(t))).intoArray(o, i);
                 }
             }
