@@ -24,6 +24,8 @@
 //                         dK += scale·dSᵀ·Q. smem: Q and gy tiles [32, D|1], [32, Dv|1] + K, V rows of the block.
 //   attention_dq_bwd_<t>  grid (ceil(Lq / (ROWS·warps)), BH); per query tile, loop over key tiles: dQ += scale·dS·K.
 //                         smem: K, V tiles [32, D|1], [32, Dv|1] + Q and gy rows of the block.
+//   attention_mask_fwd_f32  not a flash kernel: the causal mask of the composed path (GEMM + softmax) that
+//                         CudaAttention uses for head dims above 160 (see the end of this file).
 // No atomics: each output element is written by exactly one thread, so results are deterministic. The host
 // (CudaAttention.java) picks `warps` so the dynamic shared memory fits in 48 KiB.
 #include <cmath>
@@ -284,3 +286,17 @@ __device__ void attention_dq_bwd(const T* __restrict__ q, const T* __restrict__ 
 DE_ATTENTION_ENTRIES(f32, float)
 DE_ATTENTION_ENTRIES(f16, __half)
 DE_ATTENTION_ENTRIES(bf16, __nv_bfloat16)
+
+// The causal mask of CudaAttention's composed path for head dims above 32·MAXC (scores materialised by GEMMs, see
+// CudaAttention.java): s [rows, lk] fp32 holds query block rows q0 .. q0 + qb − 1 of one or more heads (row r is
+// query q0 + r % qb); s[r, j] = −∞ for j > q0 + r % qb, the same top-left alignment as the kernels above. The
+// softmax that follows turns −∞ into exact zeros (every row keeps key 0). Grid-stride, one thread per element.
+extern "C" __global__ void attention_mask_fwd_f32(float* __restrict__ s, long long rows, int qb, int lk, int q0) {
+    long long total = rows * lk;
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (long long)blockDim.x * gridDim.x) {
+        long long r = e / lk;
+        int j = (int)(e - r * lk), i = q0 + (int)(r % qb);
+        if (j > i) s[e] = -INFINITY;
+    }
+}

@@ -12,23 +12,25 @@
 // Geometry (chosen by dev.dragedit.cuda.ops.CudaSampling): every kernel is a 1-D grid-stride loop of 256-thread
 // blocks over its outputs, except grid sampling, which runs grid (ceil(Ho*Wo/256), N, ceil(C/CPT)), block (256):
 // a thread owns one output location and CPT consecutive channels, computing the taps once and reusing them.
-//   upsample_nearest2x_fwd_f32   one thread per output element (consecutive threads write consecutive elements)
-//   upsample_nearest2x_bwd_f32   one thread per input element: sum of its 2x2 block, in the CPU op's order
-//   resize_bilinear_fwd_f32      one thread per output element, taps recomputed in-thread (cheaper than a table)
-//   resize_bilinear_bwd_f32      gather, one thread per input pixel: the output rows/columns whose taps can touch
-//                                it form a short contiguous range (src = scale*(d + 1/2) - 1/2 is monotone in d,
-//                                a tap i0 or i1 = i0 + 1 equals i only for src in [i - 1, i + 1)); the range is
-//                                bounded generously and each candidate is checked by recomputing its taps
-//                                exactly, so the result is deterministic and race-free
-//   grid_sample_fwd_f32          see above
-//   grid_sample_bwd_f32          same geometry with CPT = C: dgrid sums over all channels in-thread (channel order);
-//                                dx is scattered with atomicAdd into a zeroed dx, since grid points map to arbitrary
-//                                pixels. Float atomics make dx's rounding depend on the order threads arrive in:
-//                                dx is NOT bit-for-bit reproducible from run to run (dgrid is).
+// Every entry point exists for the storage types f32, f16 and bf16 (suffix _<t>) of x, grid, gy and the results;
+// taps, weights and sums are fp32 and each stored value is rounded once. grid_sample_bwd's dx is an fp32 buffer in
+// every case (its atomics accumulate in fp32); for 16-bit storage CudaSampling converts it afterwards.
+//   upsample_nearest2x_fwd_<t>  one thread per output element (consecutive threads write consecutive elements)
+//   upsample_nearest2x_bwd_<t>  one thread per input element: sum of its 2x2 block, in the CPU op's order
+//   resize_bilinear_fwd_<t>     one thread per output element, taps recomputed in-thread (cheaper than a table)
+//   resize_bilinear_bwd_<t>     gather, one thread per input pixel: the output rows/columns whose taps can touch
+//                               it form a short contiguous range (src = scale*(d + 1/2) - 1/2 is monotone in d,
+//                               a tap i0 or i1 = i0 + 1 equals i only for src in [i - 1, i + 1)); the range is
+//                               bounded generously and each candidate is checked by recomputing its taps
+//                               exactly, so the result is deterministic and race-free
+//   grid_sample_fwd_<t>         see above
+//   grid_sample_bwd_<t>         same geometry with CPT = C: dgrid sums over all channels in-thread (channel order);
+//                               dx is scattered with atomicAdd into a zeroed dx, since grid points map to arbitrary
+//                               pixels. Float atomics make dx's rounding depend on the order threads arrive in:
+//                               dx is NOT bit-for-bit reproducible from run to run (dgrid is).
 // Reads of x in grid_sample are data-dependent gathers (cached through L1/L2); writes are coalesced along Wo.
 //
-// Kernels compute in fp32 and are templated on the storage type T (float today; __half / __nv_bfloat16 later
-// through de_to_float / de_from_float). References: PyTorch aten/src/ATen/native/UpSample.h (area_pixel_compute_
+// Kernels compute in fp32 and are templated on the storage type T (de_to_float / de_from_float). References: PyTorch aten/src/ATen/native/UpSample.h (area_pixel_compute_
 // source_index), GridSampler.h (grid_sampler_compute_source_index), GridSamplerKernel.cpp.
 #include "common.cuh"
 
@@ -229,31 +231,32 @@ __device__ void grid_sample_bwd(const T* gy, const T* x, const T* grid, float* d
 
 }  // namespace
 
-extern "C" __global__ void upsample_nearest2x_fwd_f32(const float* x, float* y, long long rows, int w) {
-    upsample_nearest2x_fwd<float>(x, y, rows, w);
-}
+// One set of entry points per storage type T with suffix S (x, grid, gy, y, dgrid in T; grid_sample_bwd's dx is
+// always an fp32 accumulator).
+#define DE_SAMPLING_ENTRY_POINTS(T, S)                                                                                \
+    extern "C" __global__ void upsample_nearest2x_fwd_##S(const T* x, T* y, long long rows, int w) {                 \
+        upsample_nearest2x_fwd<T>(x, y, rows, w);                                                                     \
+    }                                                                                                                 \
+    extern "C" __global__ void upsample_nearest2x_bwd_##S(const T* gy, T* dx, long long rows, int w) {               \
+        upsample_nearest2x_bwd<T>(gy, dx, rows, w);                                                                   \
+    }                                                                                                                 \
+    extern "C" __global__ void resize_bilinear_fwd_##S(const T* x, T* y, long long planes, int inH, int inW,         \
+                                                       int outH, int outW, float scaleH, float scaleW) {              \
+        resize_bilinear_fwd<T>(x, y, planes, inH, inW, outH, outW, scaleH, scaleW);                                  \
+    }                                                                                                                 \
+    extern "C" __global__ void resize_bilinear_bwd_##S(const T* gy, T* dx, long long planes, int inH, int inW,       \
+                                                       int outH, int outW, float scaleH, float scaleW) {              \
+        resize_bilinear_bwd<T>(gy, dx, planes, inH, inW, outH, outW, scaleH, scaleW);                                \
+    }                                                                                                                 \
+    extern "C" __global__ void grid_sample_fwd_##S(const T* x, const T* grid, T* y, int c, int h, int w, int locs,   \
+                                                   int cpt, float sx, float sy, float shift) {                        \
+        grid_sample_fwd<T>(x, grid, y, c, h, w, locs, cpt, sx, sy, shift);                                            \
+    }                                                                                                                 \
+    extern "C" __global__ void grid_sample_bwd_##S(const T* gy, const T* x, const T* grid, float* dx, T* dgrid,      \
+                                                   int c, int h, int w, int locs, float sx, float sy, float shift) {  \
+        grid_sample_bwd<T>(gy, x, grid, dx, dgrid, c, h, w, locs, sx, sy, shift);                                     \
+    }
 
-extern "C" __global__ void upsample_nearest2x_bwd_f32(const float* gy, float* dx, long long rows, int w) {
-    upsample_nearest2x_bwd<float>(gy, dx, rows, w);
-}
-
-extern "C" __global__ void resize_bilinear_fwd_f32(const float* x, float* y, long long planes, int inH, int inW,
-                                                   int outH, int outW, float scaleH, float scaleW) {
-    resize_bilinear_fwd<float>(x, y, planes, inH, inW, outH, outW, scaleH, scaleW);
-}
-
-extern "C" __global__ void resize_bilinear_bwd_f32(const float* gy, float* dx, long long planes, int inH, int inW,
-                                                   int outH, int outW, float scaleH, float scaleW) {
-    resize_bilinear_bwd<float>(gy, dx, planes, inH, inW, outH, outW, scaleH, scaleW);
-}
-
-extern "C" __global__ void grid_sample_fwd_f32(const float* x, const float* grid, float* y, int c, int h, int w,
-                                               int locs, int cpt, float sx, float sy, float shift) {
-    grid_sample_fwd<float>(x, grid, y, c, h, w, locs, cpt, sx, sy, shift);
-}
-
-extern "C" __global__ void grid_sample_bwd_f32(const float* gy, const float* x, const float* grid, float* dx,
-                                               float* dgrid, int c, int h, int w, int locs, float sx, float sy,
-                                               float shift) {
-    grid_sample_bwd<float>(gy, x, grid, dx, dgrid, c, h, w, locs, sx, sy, shift);
-}
+DE_SAMPLING_ENTRY_POINTS(float, f32)
+DE_SAMPLING_ENTRY_POINTS(__half, f16)
+DE_SAMPLING_ENTRY_POINTS(__nv_bfloat16, bf16)

@@ -6,9 +6,12 @@
 // to the box's corner). Dimension sizes and strides travel as scalar parameters (the launch ABI has no arrays by
 // value). Threads walk the box in row-major order, so neighbouring threads touch neighbouring elements whenever
 // the innermost dimension is contiguous on both sides.
-//   shape_copy_fwd_f32       grid-stride over the box's elements; block 256, grid ≤ 4096 blocks
-//   shape_fill_fwd_f32       y[i] = value (pad's border), grid-stride
-//   shape_transpose_fwd_f32  x [B, M, N] → y [B, N, M] (a permute that swaps the last two coalesced dimensions):
+// Every entry point exists for the storage types f32, f16 and bf16 (suffix _<t>). The copies are bit copies of
+// the element type, exact for 16-bit data (f16 and bf16 share the 2-byte code but keep the project's dtype naming);
+// only the fill value, a float parameter, is rounded once to the storage type (round to nearest even).
+//   shape_copy_fwd_<t>       grid-stride over the box's elements; block 256, grid ≤ 4096 blocks
+//   shape_fill_fwd_<t>       y[i] = value (pad's border), grid-stride
+//   shape_transpose_fwd_<t>  x [B, M, N] → y [B, N, M] (a permute that swaps the last two coalesced dimensions):
 //                            32×32 tiles through a [32][33] __shared__ tile (the pad column keeps the column reads
 //                            on 32 different banks), block (32, 8) with 4 rows per thread, grid
 //                            (ceil(N/32), ceil(M/32), min(B, 65535)) looping over B; both the read of x and the
@@ -59,25 +62,34 @@ __device__ void transpose(const T* __restrict__ x, T* __restrict__ y, int B, int
     }
 }
 
+template <class T>
+__device__ void fill(T* __restrict__ y, long long n, float value) {
+    const T v = de_from_float<T>(value);
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
+        y[i] = v;
+}
+
 }  // namespace shape_detail
 
-extern "C" __global__ void shape_copy_fwd_f32(const float* __restrict__ src, float* __restrict__ dst, long long total,
-                                              int rank, int n0, int n1, int n2, int n3, int n4, int n5,
-                                              long long ss0, long long ss1, long long ss2, long long ss3,
-                                              long long ss4, long long ss5, long long ds0, long long ds1,
-                                              long long ds2, long long ds3, long long ds4, long long ds5) {
-    const int n[shape_detail::kMaxRank] = {n0, n1, n2, n3, n4, n5};
-    const long long ss[shape_detail::kMaxRank] = {ss0, ss1, ss2, ss3, ss4, ss5};
-    const long long ds[shape_detail::kMaxRank] = {ds0, ds1, ds2, ds3, ds4, ds5};
-    shape_detail::copy_box<float>(src, dst, total, rank, n, ss, ds);
-}
+// One set of entry points per storage type T with suffix S.
+#define DE_SHAPE_ENTRY_POINTS(T, S)                                                                                   \
+    extern "C" __global__ void shape_copy_fwd_##S(                                                                    \
+        const T* __restrict__ src, T* __restrict__ dst, long long total, int rank, int n0, int n1, int n2, int n3,    \
+        int n4, int n5, long long ss0, long long ss1, long long ss2, long long ss3, long long ss4, long long ss5,     \
+        long long ds0, long long ds1, long long ds2, long long ds3, long long ds4, long long ds5) {                   \
+        const int n[shape_detail::kMaxRank] = {n0, n1, n2, n3, n4, n5};                                              \
+        const long long ss[shape_detail::kMaxRank] = {ss0, ss1, ss2, ss3, ss4, ss5};                                 \
+        const long long ds[shape_detail::kMaxRank] = {ds0, ds1, ds2, ds3, ds4, ds5};                                 \
+        shape_detail::copy_box<T>(src, dst, total, rank, n, ss, ds);                                                  \
+    }                                                                                                                 \
+    extern "C" __global__ void shape_fill_fwd_##S(T* __restrict__ y, long long n, float value) {                      \
+        shape_detail::fill<T>(y, n, value);                                                                           \
+    }                                                                                                                 \
+    extern "C" __global__ void shape_transpose_fwd_##S(const T* __restrict__ x, T* __restrict__ y, int B, int M,      \
+                                                       int N) {                                                       \
+        shape_detail::transpose<T>(x, y, B, M, N);                                                                    \
+    }
 
-extern "C" __global__ void shape_fill_fwd_f32(float* __restrict__ y, long long n, float value) {
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)blockDim.x * gridDim.x)
-        y[i] = value;
-}
-
-extern "C" __global__ void shape_transpose_fwd_f32(const float* __restrict__ x, float* __restrict__ y, int B, int M,
-                                                   int N) {
-    shape_detail::transpose<float>(x, y, B, M, N);
-}
+DE_SHAPE_ENTRY_POINTS(float, f32)
+DE_SHAPE_ENTRY_POINTS(__half, f16)
+DE_SHAPE_ENTRY_POINTS(__nv_bfloat16, bf16)

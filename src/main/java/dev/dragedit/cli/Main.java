@@ -216,9 +216,12 @@ public final class Main implements Callable<Integer> {
     /** The built-in commands plus those of {@code providers}. */
     static CommandLine commandLine(Iterable<CommandProvider> providers) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setExpandAtFiles(false);   // a prompt that starts with @ is text, not the name of a file to splice in
         cl.addSubcommand(new VersionCommand());
         cl.addSubcommand(new DemoCommand());
         cl.addSubcommand(new BenchCommand());
+        cl.addSubcommand(new ForwardCommand());
+        cl.addSubcommand(new TokenizeCommand());
         cl.addSubcommand(new CommandLine.HelpCommand());
         for (CommandProvider p : providers) {
             CommandLine parent = cl;

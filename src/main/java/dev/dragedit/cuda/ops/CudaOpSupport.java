@@ -95,19 +95,6 @@ final class CudaOpSupport {
         return t.kernelDevice();
     }
 
-    /**
-     * Like {@link #device} but checks placement before dtype, so a CPU argument is reported as such ("x is on the
-     * CPU"): the reductions and shape ops have always worded it that way.
-     */
-    static KernelDevice deviceCpuFirst(String op, String arg, Tensor t) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 device tensor");
-        if (!t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " is on the CPU, expected an F32 tensor on a kernel device");
-        if (t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + arg + " has dtype " + t.dtype() + ", expected F32");
-        return t.kernelDevice();
-    }
-
     /** t must be an F32 tensor on dev, the device of the op's other inputs. */
     static void sameDevice(String op, String arg, Tensor t, KernelDevice dev) {
         if (device(op, arg, t) != dev)
@@ -115,20 +102,4 @@ final class CudaOpSupport {
                     + ", expected the device of the other inputs (" + dev.name() + ")");
     }
 
-    /**
-     * The matmul/conv wording of the same checks: dtype, then placement, then (when dev is given) the device of the
-     * first argument. Returns t's device.
-     */
-    static KernelDevice requireDevice(String op, String arg, Tensor t, KernelDevice dev) {
-        String where = dev == null ? "a kernel device" : dev.name();
-        if (t == null) throw new IllegalArgumentException(op + ": " + arg + " is null, expected an F32 tensor on " + where);
-        if (t.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + arg + " is " + t.dtype() + ", expected F32");
-        if (!t.onDevice())
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.device().name() + ", expected a tensor on " + where);
-        if (dev != null && t.kernelDevice() != dev)
-            throw new IllegalArgumentException(op + ": " + arg + " is on " + t.kernelDevice().name()
-                    + " (another device instance), expected the device of the first argument, " + dev.name());
-        return t.kernelDevice();
-    }
 }

@@ -8,8 +8,9 @@ import dev.dragedit.tensor.Tensor;
 
 /**
  * The op set on a kernel device (a GPU through JCuda, or the CPU emulation of CUDA): every op launches the kernels of
- * its family class. Inputs must be F32 tensors on one {@link dev.dragedit.cuda.KernelDevice}
- * ({@code Tensor.toDevice}); outputs are allocated on the same device.
+ * its family class. Inputs are tensors on one {@link dev.dragedit.cuda.KernelDevice} ({@code Tensor.toDevice}), all of
+ * one storage dtype: F32, F16 or BF16 (16-bit storage, F32 arithmetic and accumulation; the StyleGAN2 ops and
+ * adamStep take F32 only); outputs are allocated on the same device in that dtype. {@link #cast} converts.
  */
 public final class CudaOps implements Ops {
     public static final CudaOps INSTANCE = new CudaOps();

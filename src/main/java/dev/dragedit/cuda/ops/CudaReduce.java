@@ -8,6 +8,11 @@
 // is applied in the last pass only. When the outputs alone cannot fill the GPU and R is long, a pass is cut into
 // `splits` parts along R, and a second launch sums the parts (reduce the middle axis of [outer, splits, inner]).
 // Sums are carried in float on the device, the CPU carries double: see CudaReduceTest for the error bound used.
+//
+// Storage types: x (and a, b, gy) may be F32, F16 or BF16, all inputs of one op of one dtype, and the result has that
+// dtype (a loss: a scalar of it). Every reduction pass writes F32 (the kernels read the storage type and write
+// fp32 sums), so the passes after the first, the split partials and the loss partials stay F32, and a 16-bit result
+// is rounded once by a final CudaElementwise.cast of the F32 result. The loss gradients read and write the dtype.
 package dev.dragedit.cuda.ops;
 
 import dev.dragedit.cuda.Dim3;
@@ -15,13 +20,15 @@ import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.shape.ReduceShapes;
 import dev.dragedit.ops.shape.ShapeOpShapes;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
+import static dev.dragedit.cuda.ops.CudaOpSupport.floatDevice;
 import static dev.dragedit.cuda.ops.CudaOpSupport.output;
-import static dev.dragedit.cuda.ops.CudaOpSupport.deviceCpuFirst;
-import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDeviceAndDtype;
+import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 
 public final class CudaReduce {
     private CudaReduce() {}
@@ -45,7 +52,7 @@ public final class CudaReduce {
     public static Tensor mean(Tensor x, int[] dims, boolean keepDim) { return reduce("mean", x, dims, keepDim, true); }
 
     private static Tensor reduce(String op, Tensor x, int[] dims, boolean keepDim, boolean mean) {
-        KernelDevice dev = deviceCpuFirst(op, "x", x);
+        KernelDevice dev = floatDevice(op, "x", x);
         int[] shape = x.shape();
         boolean[] reduced = ReduceShapes.reducedDims(op, shape, dims);
         long count = ReduceShapes.count(shape, reduced);
@@ -59,20 +66,24 @@ public final class CudaReduce {
      * {@code shape} lacks and those where it has size 1. Extra leading 1s in {@code shape} are allowed.
      */
     public static Tensor sumTo(Tensor g, int[] shape) {
-        KernelDevice dev = deviceCpuFirst("sumTo", "g", g);
+        KernelDevice dev = floatDevice("sumTo", "g", g);
         int[] gs = g.shape();
         boolean[] reduced = ReduceShapes.sumToDims(gs, shape);
         return reduceSum(dev, g, gs, reduced, 1f, shape.clone());
     }
 
-    /** scale·Σ of x over the dimensions flagged in {@code reduced}, as a new device tensor of shape outShape. */
+    /**
+     * scale·Σ of x over the dimensions flagged in {@code reduced}, as a new device tensor of shape outShape and x's
+     * dtype.
+     */
     private static Tensor reduceSum(KernelDevice dev, Tensor x, int[] shape, boolean[] reduced, float scale, int[] outShape) {
-        Tensor out = output(dev, outShape);
-        int outCount = out.numel();
-        if (outCount == 0) return out;
+        DType dt = x.dtype();
+        int outCount = (int) Tensor.numel(outShape);
+        if (outCount == 0) return output(dev, dt, outShape);
         if (x.numel() == 0) {                               // an empty sum: rows of length 0 give 0·scale
-            rowsPass(dev, x.devicePtr(), out.devicePtr(), outCount, 0, scale);
-            return out;
+            Tensor out = output(dev, DType.F32, outShape);
+            rowsPass(dev, dt, x.devicePtr(), out.devicePtr(), outCount, 0, scale);
+            return toDtype(out, dt);
         }
         // Coalesced runs from the innermost outwards: size[k], red[k].
         ReduceShapes.Runs runs = ReduceShapes.coalesce(shape, reduced);
@@ -81,9 +92,11 @@ public final class CudaReduce {
         int passes = 0;
         for (boolean b : red) if (b) passes++;
         if (passes == 0) {                                  // nothing of size > 1 reduced, so the count (and scale) is 1
-            dev.copy(out.devicePtr(), x.devicePtr(), 4L * outCount);
+            Tensor out = output(dev, dt, outShape);
+            dev.copy(out.devicePtr(), x.devicePtr(), out.sizeBytes());
             return out;
         }
+        Tensor out = output(dev, DType.F32, outShape);      // every pass writes F32; a 16-bit result is rounded once
         Tensor cur = x;
         for (int pass = 1; pass <= passes; pass++) {
             int k = 0;
@@ -93,7 +106,7 @@ public final class CudaReduce {
             for (int j = k + 1; j < size.length; j++) outer *= size[j];
             boolean last = pass == passes;
             Tensor next = last ? out : output(dev, new int[]{(int) (outer * inner)});   // [outer, inner]
-            middlePass(dev, cur.devicePtr(), next.devicePtr(), (int) outer, size[k], (int) inner, last ? scale : 1f);
+            middlePass(dev, cur.dtype(), cur.devicePtr(), next.devicePtr(), (int) outer, size[k], (int) inner, last ? scale : 1f);
             if (cur != x) cur.release();
             cur = next;
             // Drop run k; its kept neighbours (k−1 and k+1) become adjacent and merge.
@@ -108,91 +121,104 @@ public final class CudaReduce {
             size = ns;
             red = nr;
         }
+        return toDtype(out, dt);
+    }
+
+    /** The F32 result t converted to dtype dt (t itself for F32); t is released. */
+    private static Tensor toDtype(Tensor t, DType dt) {
+        if (dt == DType.F32) return t;
+        Tensor out = CudaElementwise.cast(t, dt);
+        t.release();
         return out;
     }
 
-    /** y [outer, inner] = scale · Σ_r x [outer, R, inner], split along R when the outputs alone are too few blocks. */
-    private static void middlePass(KernelDevice dev, long x, long y, int outer, int R, int inner, float scale) {
+    /**
+     * y [outer, inner] (F32) = scale · Σ_r x [outer, R, inner] (dtype xt), split along R when the outputs alone are
+     * too few blocks.
+     */
+    private static void middlePass(KernelDevice dev, DType xt, long x, long y, int outer, int R, int inner, float scale) {
         long blocks = inner == 1 ? outer : (long) ceilDiv(inner, MID_X) * outer;
         int minPart = inner == 1 ? MIN_ROWS_PART : MIN_MID_PART;
         int splits = (int) Math.max(1, Math.min(Math.min(R / minPart, ceilDiv(TARGET_BLOCKS, blocks)), MAX_GRID_YZ));
         if (splits == 1) {
-            launchMiddle(dev, x, y, outer, R, inner, 1, scale);
+            launchMiddle(dev, xt, x, y, outer, R, inner, 1, scale);
             return;
         }
         Tensor partial = output(dev, new int[]{outer * splits * inner});   // [outer, splits, inner]
-        launchMiddle(dev, x, partial.devicePtr(), outer, R, inner, splits, 1f);
-        launchMiddle(dev, partial.devicePtr(), y, outer, splits, inner, 1, scale);
+        launchMiddle(dev, xt, x, partial.devicePtr(), outer, R, inner, splits, 1f);
+        launchMiddle(dev, DType.F32, partial.devicePtr(), y, outer, splits, inner, 1, scale);
         partial.release();
     }
 
-    private static void launchMiddle(KernelDevice dev, long x, long y, int outer, int R, int inner, int splits, float scale) {
+    private static void launchMiddle(KernelDevice dev, DType xt, long x, long y, int outer, int R, int inner, int splits, float scale) {
         if (inner == 1 && R <= WARP_ROW_MAX) {
             long units = (long) outer * splits;             // one warp each, ROWS_THREADS / 32 warps per block
-            dev.launch("reduce_rows_warp_fwd_f32", Dim3.of((int) Math.min(ceilDiv(units, ROWS_THREADS / 32), MAX_WARP_BLOCKS)),
+            dev.launch("reduce_rows_warp_fwd_" + suffix(xt), Dim3.of((int) Math.min(ceilDiv(units, ROWS_THREADS / 32), MAX_WARP_BLOCKS)),
                     Dim3.of(ROWS_THREADS), 0, KernelArgs.create().ptr(x).ptr(y).i32(outer).i32(R).i32(splits).f32(scale));
         } else if (inner == 1) {
             long units = (long) outer * splits;
-            dev.launch("reduce_rows_fwd_f32", Dim3.of((int) Math.min(units, Integer.MAX_VALUE)), Dim3.of(ROWS_THREADS), 0,
+            dev.launch("reduce_rows_fwd_" + suffix(xt), Dim3.of((int) Math.min(units, Integer.MAX_VALUE)), Dim3.of(ROWS_THREADS), 0,
                     KernelArgs.create().ptr(x).ptr(y).i32(outer).i32(R).i32(splits).f32(scale));
         } else {
-            dev.launch("reduce_mid_fwd_f32", Dim3.of(ceilDiv(inner, MID_X), Math.min(outer, MAX_GRID_YZ), splits),
+            dev.launch("reduce_mid_fwd_" + suffix(xt), Dim3.of(ceilDiv(inner, MID_X), Math.min(outer, MAX_GRID_YZ), splits),
                     Dim3.of(MID_X, MID_Y), 0,
                     KernelArgs.create().ptr(x).ptr(y).i32(outer).i32(R).i32(inner).i32(splits).f32(scale));
         }
     }
 
-    private static void rowsPass(KernelDevice dev, long x, long y, int outer, int R, float scale) {
-        launchMiddle(dev, x, y, outer, R, 1, 1, scale);
+    private static void rowsPass(KernelDevice dev, DType xt, long x, long y, int outer, int R, float scale) {
+        launchMiddle(dev, xt, x, y, outer, R, 1, 1, scale);
     }
 
     // ------------------------------------------------------------------ losses
 
-    public static Tensor l1Loss(Tensor a, Tensor b) { return loss("l1Loss", "l1loss_fwd_f32", a, b); }
+    public static Tensor l1Loss(Tensor a, Tensor b) { return loss("l1Loss", "l1loss_fwd_", a, b); }
 
-    public static Tensor mseLoss(Tensor a, Tensor b) { return loss("mseLoss", "mseloss_fwd_f32", a, b); }
+    public static Tensor mseLoss(Tensor a, Tensor b) { return loss("mseLoss", "mseloss_fwd_", a, b); }
 
     private static Tensor loss(String op, String kernel, Tensor a, Tensor b) {
-        KernelDevice dev = deviceCpuFirst(op, "a", a);
-        sameDevice(op, "b", b, dev);
+        KernelDevice dev = floatDevice(op, "a", a);
+        DType dt = a.dtype();
+        sameDeviceAndDtype(op, "b", b, dev, dt);
         sameShape(op, a, b);
         int n = a.numel();
-        Tensor out = output(dev, new int[0]);                // [] — a mean of nothing is 0·∞ = NaN, as in PyTorch
+        Tensor out = output(dev, DType.F32, new int[0]);     // [] — a mean of nothing is 0·∞ = NaN, as in PyTorch
         float scale = (float) (1.0 / n);
         if (n == 0) {
-            rowsPass(dev, out.devicePtr(), out.devicePtr(), 1, 0, scale);
-            return out;
+            rowsPass(dev, DType.F32, out.devicePtr(), out.devicePtr(), 1, 0, scale);
+            return toDtype(out, dt);
         }
         int blocks = Math.min(ceilDiv(n, ROWS_THREADS), MAX_LOSS_BLOCKS);
         Tensor partial = output(dev, new int[]{blocks});     // one partial sum per block
-        dev.launch(kernel, Dim3.of(blocks), Dim3.of(ROWS_THREADS), 0,
+        dev.launch(kernel + suffix(dt), Dim3.of(blocks), Dim3.of(ROWS_THREADS), 0,
                 KernelArgs.create().ptr(a.devicePtr()).ptr(b.devicePtr()).ptr(partial.devicePtr()).i32(n));
-        rowsPass(dev, partial.devicePtr(), out.devicePtr(), 1, blocks, scale);
+        rowsPass(dev, DType.F32, partial.devicePtr(), out.devicePtr(), 1, blocks, scale);
         partial.release();
-        return out;
+        return toDtype(out, dt);
     }
 
     public static Tensor l1LossBackward(Tensor gy, Tensor a, Tensor b) {
-        return lossBackward("l1LossBackward", "l1loss_bwd_f32", gy, a, b, 1.0);
+        return lossBackward("l1LossBackward", "l1loss_bwd_", gy, a, b, 1.0);
     }
 
     public static Tensor mseLossBackward(Tensor gy, Tensor a, Tensor b) {
-        return lossBackward("mseLossBackward", "mseloss_bwd_f32", gy, a, b, 2.0);
+        return lossBackward("mseLossBackward", "mseloss_bwd_", gy, a, b, 2.0);
     }
 
     /** d/da of gy·mean(|a − b|) = gy·sign(a − b)/n, or of gy·mean((a − b)²) = 2·gy·(a − b)/n. */
     private static Tensor lossBackward(String op, String kernel, Tensor gy, Tensor a, Tensor b, double factor) {
-        KernelDevice dev = deviceCpuFirst(op, "gy", gy);
-        sameDevice(op, "a", a, dev);
-        sameDevice(op, "b", b, dev);
+        KernelDevice dev = floatDevice(op, "gy", gy);
+        DType dt = gy.dtype();
+        sameDeviceAndDtype(op, "a", a, dev, dt);
+        sameDeviceAndDtype(op, "b", b, dev, dt);
         if (gy.numel() != 1)
             throw new IllegalArgumentException(op + ": gy has shape " + Arrays.toString(gy.shape())
                     + ", expected one element (the loss is a scalar)");
         sameShape(op, a, b);
         int n = a.numel();
-        Tensor dx = output(dev, a.shape());
+        Tensor dx = output(dev, dt, a.shape());
         if (n == 0) return dx;
-        dev.launch(kernel, Dim3.of(Math.min(ceilDiv(n, ROWS_THREADS), 4096)), Dim3.of(ROWS_THREADS), 0,
+        dev.launch(kernel + suffix(dt), Dim3.of(Math.min(ceilDiv(n, ROWS_THREADS), 4096)), Dim3.of(ROWS_THREADS), 0,
                 KernelArgs.create().ptr(gy.devicePtr()).ptr(a.devicePtr()).ptr(b.devicePtr()).ptr(dx.devicePtr())
                         .i32(n).f32((float) (factor / n)));
         return dx;

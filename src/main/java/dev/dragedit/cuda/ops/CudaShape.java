@@ -7,19 +7,25 @@
 // more dimensions is launched once per combination of its outer ones). Outputs the copy does not cover are filled
 // first: zeros for the backwards (memset), the pad value for pad (shape_fill). A permute whose coalesced form swaps the
 // last two dimensions of [B, M, N] uses the shared-memory tiled transpose, which reads and writes whole lines.
+//
+// Storage types: F32, F16 and BF16 (kernels shape_*_<f32|f16|bf16>); all inputs of one op share x's dtype and the
+// output has it too. The copies move elements bit for bit, so 16-bit results are exact; pad's fill value is rounded
+// once to the dtype (round to nearest even, as Tensor.to does on the CPU). Pointer offsets are in the dtype's bytes.
 package dev.dragedit.cuda.ops;
 
 import dev.dragedit.cuda.Dim3;
 import dev.dragedit.cuda.KernelArgs;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.shape.ShapeOpShapes;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
 import java.util.Arrays;
 
+import static dev.dragedit.cuda.ops.CudaOpSupport.floatDevice;
 import static dev.dragedit.cuda.ops.CudaOpSupport.output;
-import static dev.dragedit.cuda.ops.CudaOpSupport.deviceCpuFirst;
-import static dev.dragedit.cuda.ops.CudaOpSupport.sameDevice;
+import static dev.dragedit.cuda.ops.CudaOpSupport.sameDeviceAndDtype;
+import static dev.dragedit.cuda.ops.CudaOpSupport.suffix;
 
 
 public final class CudaShape {
@@ -31,18 +37,19 @@ public final class CudaShape {
 
     public static Tensor concat(Tensor[] xs, int dim) {
         if (xs == null || xs.length == 0) throw new IllegalArgumentException("concat: expected at least one tensor, found none");
-        KernelDevice dev = deviceCpuFirst("concat", "xs[0]", xs[0]);
-        for (int i = 1; i < xs.length; i++) sameDevice("concat", "xs[" + i + "]", xs[i], dev);
+        KernelDevice dev = floatDevice("concat", "xs[0]", xs[0]);
+        DType dt = xs[0].dtype();
+        for (int i = 1; i < xs.length; i++) sameDeviceAndDtype("concat", "xs[" + i + "]", xs[i], dev, dt);
         int[][] shapes = new int[xs.length][];
         for (int i = 0; i < xs.length; i++) shapes[i] = xs[i].shape();
         int[] first = shapes[0];
         int d = ShapeOpShapes.concatDim(first, dim);
         int[] outShape = ShapeOpShapes.concatShape(shapes, d);   // sizes along dim add up
-        Tensor out = output(dev, outShape);
+        Tensor out = output(dev, dt, outShape);
         int[] at = new int[first.length];
         for (Tensor x : xs) {
             int[] s = x.shape();
-            copyBox(dev, x.devicePtr(), s, new int[s.length], out.devicePtr(), outShape, at, s);
+            copyBox(dev, dt, x.devicePtr(), s, new int[s.length], out.devicePtr(), outShape, at, s);
             at[d] += s[d];
         }
         return out;
@@ -51,69 +58,74 @@ public final class CudaShape {
     // ------------------------------------------------------------------ slice
 
     public static Tensor slice(Tensor x, int dim, int start, int end) {
-        KernelDevice dev = deviceCpuFirst("slice", "x", x);
+        KernelDevice dev = floatDevice("slice", "x", x);
+        DType dt = x.dtype();
         int[] shape = x.shape();
         int d = ShapeOpShapes.dim("slice", "dim", dim, shape.length);
         int[] se = ShapeOpShapes.bounds(start, end, shape[d]);
         int[] outShape = ShapeOpShapes.slicedShape(shape, d, se);   // [..., end − start, ...]
         int[] from = new int[shape.length];
         from[d] = se[0];
-        Tensor out = output(dev, outShape);
-        copyBox(dev, x.devicePtr(), shape, from, out.devicePtr(), outShape, new int[shape.length], outShape);
+        Tensor out = output(dev, dt, outShape);
+        copyBox(dev, dt, x.devicePtr(), shape, from, out.devicePtr(), outShape, new int[shape.length], outShape);
         return out;
     }
 
     public static Tensor sliceBackward(Tensor gy, int[] inShape, int dim, int start, int end) {
-        KernelDevice dev = deviceCpuFirst("sliceBackward", "gy", gy);
+        KernelDevice dev = floatDevice("sliceBackward", "gy", gy);
+        DType dt = gy.dtype();
         ShapeOpShapes.shapeNotNull("sliceBackward", "inShape", inShape);
         int d = ShapeOpShapes.dim("sliceBackward", "dim", dim, inShape.length);
         int[] se = ShapeOpShapes.bounds(start, end, inShape[d]);
         int[] gyShape = gy.shape();
         ShapeOpShapes.checkSliceGrad(gyShape, inShape, d, se);
-        Tensor dx = output(dev, inShape);
-        if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, 4L * dx.numel());   // outside the slice the gradient is 0
+        Tensor dx = output(dev, dt, inShape);
+        if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, dx.sizeBytes());   // outside the slice the gradient is 0 (+0 in every dtype)
         int[] at = new int[inShape.length];
         at[d] = se[0];
-        copyBox(dev, gy.devicePtr(), gyShape, new int[gyShape.length], dx.devicePtr(), inShape, at, gyShape);
+        copyBox(dev, dt, gy.devicePtr(), gyShape, new int[gyShape.length], dx.devicePtr(), inShape, at, gyShape);
         return dx;
     }
 
     // ------------------------------------------------------------------ pad
 
     public static Tensor pad(Tensor x, int[] pads, float value) {
-        KernelDevice dev = deviceCpuFirst("pad", "x", x);
+        KernelDevice dev = floatDevice("pad", "x", x);
+        DType dt = x.dtype();
         int[] shape = x.shape();
         int[] outShape = ShapeOpShapes.paddedShape(shape, pads);
-        Tensor out = output(dev, outShape);
+        Tensor out = output(dev, dt, outShape);
         long n = out.numel();
         if (n > 0)
-            dev.launch("shape_fill_fwd_f32", Dim3.of((int) Math.min(ceilDiv(n, THREADS), MAX_BLOCKS)), Dim3.of(THREADS), 0,
+            dev.launch("shape_fill_fwd_" + suffix(dt), Dim3.of((int) Math.min(ceilDiv(n, THREADS), MAX_BLOCKS)), Dim3.of(THREADS), 0,
                     KernelArgs.create().ptr(out.devicePtr()).i64(n).f32(value));
-        copyOverlap(dev, x.devicePtr(), shape, out.devicePtr(), outShape, pads, false);
+        copyOverlap(dev, dt, x.devicePtr(), shape, out.devicePtr(), outShape, pads, false);
         return out;
     }
 
     public static Tensor padBackward(Tensor gy, int[] pads) {
-        KernelDevice dev = deviceCpuFirst("padBackward", "gy", gy);
+        KernelDevice dev = floatDevice("padBackward", "gy", gy);
+        DType dt = gy.dtype();
         int[] gyShape = gy.shape();
         int[] inShape = ShapeOpShapes.unpaddedShape(gyShape, pads);
-        Tensor dx = output(dev, inShape);
-        if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, 4L * dx.numel());   // cropped elements get no gradient
-        copyOverlap(dev, gy.devicePtr(), gyShape, dx.devicePtr(), inShape, pads, true);
+        Tensor dx = output(dev, dt, inShape);
+        if (dx.numel() > 0) dev.memset(dx.devicePtr(), 0, dx.sizeBytes());   // cropped elements get no gradient
+        copyOverlap(dev, dt, gy.devicePtr(), gyShape, dx.devicePtr(), inShape, pads, true);
         return dx;
     }
 
     /** Copies what survives padding between the unpadded tensor u (index i) and the padded p (index i + before). */
-    private static void copyOverlap(KernelDevice dev, long src, int[] srcShape, long dst, int[] dstShape, int[] pads, boolean backward) {
+    private static void copyOverlap(KernelDevice dev, DType dt, long src, int[] srcShape, long dst, int[] dstShape, int[] pads, boolean backward) {
         int[][] overlap = ShapeOpShapes.padOverlap(srcShape, dstShape, pads, backward);
         int[] srcStart = overlap[0], dstStart = overlap[1], box = overlap[2];
-        copyBox(dev, src, srcShape, srcStart, dst, dstShape, dstStart, box);
+        copyBox(dev, dt, src, srcShape, srcStart, dst, dstShape, dstStart, box);
     }
 
     // ------------------------------------------------------------------ permute
 
     public static Tensor permute(Tensor x, int[] perm) {
-        KernelDevice dev = deviceCpuFirst("permute", "x", x);
+        KernelDevice dev = floatDevice("permute", "x", x);
+        DType dt = x.dtype();
         int[] shape = x.shape();
         int rank = shape.length;
         int[] p = ShapeOpShapes.permutation(perm, shape);
@@ -121,33 +133,33 @@ public final class CudaShape {
         int[] outShape = new int[rank];
         long[] s = new long[rank];
         for (int i = 0; i < rank; i++) { outShape[i] = shape[p[i]]; s[i] = inStr[p[i]]; }   // out dim i reads input dim p[i]
-        Tensor out = output(dev, outShape);
+        Tensor out = output(dev, dt, outShape);
         if (out.numel() == 0) return out;
         // Coalesce output dimensions (innermost first) that stay adjacent and in order in the input.
         ShapeOpShapes.Runs runs = ShapeOpShapes.coalesce(outShape, s, null);
         int[] n = runs.n();
         long[] cs = runs.s1();
         int r = runs.kept();
-        if (r == 0) { dev.copy(out.devicePtr(), x.devicePtr(), 4); return out; }
+        if (r == 0) { dev.copy(out.devicePtr(), x.devicePtr(), dt.bytes); return out; }
         boolean swapLastTwo = r >= 2 && cs[1] == 1 && cs[0] == n[1] && (r == 2 || (r == 3 && cs[2] == (long) n[0] * n[1]));
         if (swapLastTwo) {
             // x [B, M, N] → out [B, N, M]: out's innermost dimension (size M = n[0]) walks x with stride N = n[1].
             int b = r == 3 ? n[2] : 1, m = n[0], nn = n[1];
-            dev.launch("shape_transpose_fwd_f32", Dim3.of(ceilDiv(nn, TILE), ceilDiv(m, TILE), Math.min(b, MAX_GRID_Z)),
+            dev.launch("shape_transpose_fwd_" + suffix(dt), Dim3.of(ceilDiv(nn, TILE), ceilDiv(m, TILE), Math.min(b, MAX_GRID_Z)),
                     Dim3.of(TILE, TILE_ROWS), 0,
                     KernelArgs.create().ptr(x.devicePtr()).ptr(out.devicePtr()).i32(b).i32(m).i32(nn));
             return out;
         }
         long[] os = new long[r];
         for (int k = 0, acc = 1; k < r; k++) { os[k] = acc; acc *= n[k]; }
-        launchCopy(dev, x.devicePtr(), out.devicePtr(), Arrays.copyOf(n, r), Arrays.copyOf(cs, r), os);
+        launchCopy(dev, dt, x.devicePtr(), out.devicePtr(), Arrays.copyOf(n, r), Arrays.copyOf(cs, r), os);
         return out;
     }
 
     // ------------------------------------------------------------------ box copy
 
     /** Copies the box of extent {@code box} at srcStart in src (contiguous, srcShape) to dstStart in dst (dstShape). */
-    private static void copyBox(KernelDevice dev, long src, int[] srcShape, int[] srcStart, long dst, int[] dstShape,
+    private static void copyBox(KernelDevice dev, DType dt, long src, int[] srcShape, int[] srcStart, long dst, int[] dstShape,
                                 int[] dstStart, int[] box) {
         int rank = box.length;
         long total = 1;
@@ -161,15 +173,16 @@ public final class CudaShape {
         int[] n = runs.n();
         long[] cs = runs.s1(), cd = runs.s2();
         int r = runs.kept();
-        if (r == 0) { dev.copy(dst + 4 * dstBase, src + 4 * srcBase, 4); return; }
-        launchCopy(dev, src + 4 * srcBase, dst + 4 * dstBase, Arrays.copyOf(n, r), Arrays.copyOf(cs, r), Arrays.copyOf(cd, r));
+        long es = dt.bytes;
+        if (r == 0) { dev.copy(dst + es * dstBase, src + es * srcBase, es); return; }
+        launchCopy(dev, dt, src + es * srcBase, dst + es * dstBase, Arrays.copyOf(n, r), Arrays.copyOf(cs, r), Arrays.copyOf(cd, r));
     }
 
     /**
      * dst[Σ c_k·cd_k] = src[Σ c_k·cs_k] over the box n (innermost first); a box of more than MAX_RANK dimensions is
      * launched once per combination of its outer dimensions.
      */
-    private static void launchCopy(KernelDevice dev, long src, long dst, int[] n, long[] cs, long[] cd) {
+    private static void launchCopy(KernelDevice dev, DType dt, long src, long dst, int[] n, long[] cs, long[] cd) {
         int r = n.length;
         if (r > MAX_RANK) {
             long outerCount = 1;
@@ -184,7 +197,7 @@ public final class CudaShape {
                     so += c * cs[k];
                     dOff += c * cd[k];
                 }
-                launchCopy(dev, src + 4 * so, dst + 4 * dOff, in, ics, icd);
+                launchCopy(dev, dt, src + (long) dt.bytes * so, dst + (long) dt.bytes * dOff, in, ics, icd);
             }
             return;
         }
@@ -194,7 +207,7 @@ public final class CudaShape {
         for (int k = 0; k < MAX_RANK; k++) args.i32(k < r ? n[k] : 1);
         for (int k = 0; k < MAX_RANK; k++) args.i64(k < r ? cs[k] : 0);
         for (int k = 0; k < MAX_RANK; k++) args.i64(k < r ? cd[k] : 0);
-        dev.launch("shape_copy_fwd_f32", Dim3.of((int) Math.min(ceilDiv(total, THREADS), MAX_BLOCKS)), Dim3.of(THREADS), 0, args);
+        dev.launch("shape_copy_fwd_" + suffix(dt), Dim3.of((int) Math.min(ceilDiv(total, THREADS), MAX_BLOCKS)), Dim3.of(THREADS), 0, args);
     }
 
     // ------------------------------------------------------------------ helpers

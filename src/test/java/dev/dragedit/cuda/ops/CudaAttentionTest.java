@@ -36,6 +36,11 @@ import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
  * on the inputs rounded to the storage type, within {@link CudaOpTestSupport#assertMatchesHalf}'s
  * 1e-2·(|want| + rms(want)): the kernels compute in F32 and round each result once. Mixed-dtype arguments are
  * rejected.
+ * <p>
+ * Head dims above {@link CudaAttention#MAX_HEAD_DIM} (D = 200, Dv = 513 and 161, odd lengths, B·H > 1, both masks)
+ * go through the composed path (GEMMs + softmax), in F32 with the reduction-length tolerance above and in F16/BF16
+ * with assertMatchesHalf, once with the default workspace budget (all heads in one step) and once with budgets
+ * small enough to cut the work into query blocks of one head and into chunks of two heads.
  */
 class CudaAttentionTest {
     private static final double TOL = 1e-5;
@@ -148,9 +153,6 @@ class CudaAttentionTest {
         assertTrue(e.getMessage().contains("attentionBackward: gy has shape [1, 2, 5, 4], expected [1, 2, 5, 3]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attention(q, d(k), d(v), 1f, false));
         assertTrue(e.getMessage().contains("attention: q is on the CPU, expected an F32, F16 or BF16 tensor on a kernel device"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attention(
-                d(Tensor.zeros(1, 1, 2, 161)), d(Tensor.zeros(1, 1, 2, 161)), d(Tensor.zeros(1, 1, 2, 4)), 1f, false));
-        assertTrue(e.getMessage().contains("D=161, Dv=4 exceed the kernels' limit of 160"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> CudaAttention.attention(d(Tensor.zeros(2, 5, 8)), d(k), d(v), 1f, false));
         assertTrue(e.getMessage().contains("q has shape [2, 5, 8], expected [B, H, Lq, D]"), e.getMessage());
@@ -218,5 +220,75 @@ class CudaAttentionTest {
         e = assertThrows(IllegalArgumentException.class, () -> CudaAttention.attentionBackward(d(gy),
                 onDevice(q, DType.F16, dev), onDevice(k, DType.F16, dev), onDevice(v, DType.F16, dev), 1f, false));
         assertTrue(e.getMessage().contains("attentionBackward: gy is F32 but the first input is F16"), e.getMessage());
+    }
+
+    // ---------------------------------------------------------------------------------------------- head dims > 160
+
+    /** {B, H, Lq, Lk, D, Dv} for the composed path. */
+    private static final int[][] WIDE_CASES = {
+            {1, 3, 7, 9, 200, 200},   // B·H = 3, Lq < Lk
+            {1, 1, 11, 5, 163, 513},  // Lq > Lk: causal rows past Lk see every key; D ≠ Dv
+            {2, 1, 5, 6, 24, 161},    // only Dv past the limit
+    };
+
+    /** Runs forward and backward of every wide case in dtype dt (F32 or 16-bit) against the CPU op. */
+    private static void checkWide(DType dt, String budget) {
+        Random r = new Random(31);
+        for (int[] c : WIDE_CASES) {
+            Tensor q = OpTestSupport.randn(r, c[0], c[1], c[2], c[4]);
+            Tensor k = OpTestSupport.randn(r, c[0], c[1], c[3], c[4]);
+            Tensor v = OpTestSupport.randn(r, c[0], c[1], c[3], c[5]);
+            Tensor gy = OpTestSupport.randn(r, c[0], c[1], c[2], c[5]);
+            float scale = (float) (1 / Math.sqrt(c[4]));
+            boolean half = dt != DType.F32;
+            Tensor qr = half ? rounded(q, dt) : q, kr = half ? rounded(k, dt) : k, vr = half ? rounded(v, dt) : v;
+            Tensor gyr = half ? rounded(gy, dt) : gy;
+            Tensor qd = onDevice(q, dt, dev), kd = onDevice(k, dt, dev), vd = onDevice(v, dt, dev), gyd = onDevice(gy, dt, dev);
+            for (boolean causal : new boolean[]{false, true}) {
+                String what = name(c, causal) + " " + dt + " " + budget;
+                Tensor[] want = new Tensor[4], got = new Tensor[4];
+                want[0] = CPU.attention(qr, kr, vr, scale, causal);
+                got[0] = CudaAttention.attention(qd, kd, vd, scale, causal);
+                System.arraycopy(CPU.attentionBackward(gyr, qr, kr, vr, scale, causal), 0, want, 1, 3);
+                System.arraycopy(CudaAttention.attentionBackward(gyd, qd, kd, vd, scale, causal), 0, got, 1, 3);
+                String[] names = {"attention", "attentionBackward dq", "attentionBackward dk", "attentionBackward dv"};
+                for (int i = 0; i < 4; i++) {
+                    if (half) assertMatchesHalf(names[i] + " " + what, want[i], got[i], dt);
+                    else close(names[i] + " " + what, want[i], got[i], longest(c));
+                }
+            }
+        }
+    }
+
+    @Test
+    void headDimsAboveTheKernelLimitAreComposedFromGemmsAndSoftmax() {
+        String mask = "attention_mask_fwd_f32";
+        long masks = dev.launchCount(mask), flash = dev.launchCount("attention_fwd_f32");
+        checkWide(DType.F32, "one step");
+        assertTrue(dev.launchCount(mask) > masks, mask + " was not launched");
+        assertEquals(flash, dev.launchCount("attention_fwd_f32"), "the flash kernel ran for a head dim above 160");
+    }
+
+    @Test
+    void composedPathCutsIntoQueryBlocksAndHeadChunksWithinItsBudget() {
+        long before = CudaAttention.composedBudgetBytes;
+        try {
+            // Lk = 9, 5, 6: 3 F32 [rows, Lk] buffers of 3 rows stay under 400 bytes, so one head's 7 or 11 queries
+            // take several blocks (dK, dV summed across them with beta = 1) in the backward, 4-row blocks forward.
+            CudaAttention.composedBudgetBytes = 400;
+            checkWide(DType.F32, "query blocks");
+            // 2 heads of the first case (3 buffers · 2 · 7 rows · 9 keys · 4 bytes = 1512) per step: a partial last chunk.
+            CudaAttention.composedBudgetBytes = 1600;
+            checkWide(DType.F32, "head chunks");
+            CudaAttention.composedBudgetBytes = 400;
+            checkWide(DType.F16, "query blocks");
+        } finally {
+            CudaAttention.composedBudgetBytes = before;
+        }
+    }
+
+    @Test
+    void halfPrecisionHeadDimsAboveTheKernelLimitMatchCpuOnRoundedInputs() {
+        for (DType dt : CudaOpTestSupport.HALF_TYPES) checkWide(dt, "one step");
     }
 }

@@ -4,6 +4,7 @@ import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.Ops;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,6 +16,10 @@ import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static dev.dragedit.cuda.ops.CudaOpTestSupport.abs;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 
 /**
  * CudaReduce on Devices.best() (the CUDA emulation without a GPU) against CpuOps, every output buffer poisoned with
@@ -154,6 +159,69 @@ class CudaReduceTest {
         Tensor e = Tensor.zeros(0, 4);
         assertMatches("l1Loss of nothing is NaN", cpu.l1Loss(e, e), CudaReduce.l1Loss(e.toDevice(dev), e.toDevice(dev)), null, 0);
         assertMatches("mseLoss of nothing is NaN", cpu.mseLoss(e, e), CudaReduce.mseLoss(e.toDevice(dev), e.toDevice(dev)), null, 0);
+    }
+
+    // ------------------------------------------------------------------ 16-bit storage
+
+    static void checkSumMeanHalf(Random r, DType dt, int[] shape, int[] dims) {
+        Tensor x = randn(r, shape), xr = rounded(x, dt), xd = onDevice(x, dt, dev);
+        for (boolean keep : new boolean[]{false, true}) {
+            String what = "x " + Arrays.toString(shape) + " dims " + Arrays.toString(dims) + " keepDim " + keep;
+            assertMatchesHalf("sum " + what, cpu.sum(xr, dims, keep), CudaReduce.sum(xd, dims, keep), dt);
+            assertMatchesHalf("mean " + what, cpu.mean(xr, dims, keep), CudaReduce.mean(xd, dims, keep), dt);
+        }
+    }
+
+    @Test
+    void halfPrecisionSumAndMeanMatchCpuThroughEveryKernelShape() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(21);
+            String s = CudaOpSupport.suffix(dt);
+            String[] kernels = {"reduce_rows_warp_fwd_" + s, "reduce_rows_fwd_" + s, "reduce_mid_fwd_" + s};
+            long[] before = new long[kernels.length];
+            for (int i = 0; i < kernels.length; i++) before[i] = dev.launchCount(kernels[i]);
+            for (int[] dims : new int[][]{{}, {0}, {1}, {2}, {0, 2}, {1, 2}}) checkSumMeanHalf(r, dt, new int[]{3, 5, 7}, dims);
+            checkSumMeanHalf(r, dt, new int[]{3, 4, 5, 6, 7}, new int[]{0, 2, 4});   // successive passes, F32 between them
+            checkSumMeanHalf(r, dt, new int[]{2, 1500}, new int[]{1});              // long rows: one block per row
+            checkSumMeanHalf(r, dt, new int[]{1, 5001}, new int[]{1});              // split into parts, parts summed in F32
+            checkSumMeanHalf(r, dt, new int[]{3, 601, 5}, new int[]{1});            // a middle axis, split along R
+            checkSumMeanHalf(r, dt, new int[]{4, 1, 3}, new int[]{1});              // a size-1 dim: a copy
+            for (int i = 0; i < kernels.length; i++)
+                assertTrue(dev.launchCount(kernels[i]) > before[i], kernels[i] + " was not launched");
+            Tensor empty = Tensor.zeros(0, 3);
+            assertMatchesHalf("sum over an empty dim", cpu.sum(empty, new int[]{0}, false),
+                    CudaReduce.sum(onDevice(empty, dt, dev), new int[]{0}, false), dt);
+            Tensor g = randn(r, 4, 3, 5);
+            for (int[] t : new int[][]{{3, 1}, {5}, {}, {4, 1, 1}})
+                assertMatchesHalf("sumTo " + Arrays.toString(t), cpu.sumTo(rounded(g, dt), t), CudaReduce.sumTo(onDevice(g, dt, dev), t), dt);
+        }
+    }
+
+    @Test
+    void halfPrecisionLossesAndTheirGradientsMatchCpu() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(22);
+            for (int[] shape : new int[][]{{3, 7, 5}, {1}, {9000}}) {
+                Tensor a = rounded(randn(r, shape), dt), b = rounded(randn(r, shape), dt);
+                float[] bd = b.data();
+                for (int i = 0; i < bd.length; i += 5) bd[i] = a.data()[i];   // equal elements: sign(0) = 0
+                Tensor ad = onDevice(a, dt, dev), bdv = onDevice(b, dt, dev);
+                String what = " of " + Arrays.toString(shape);
+                assertMatchesHalf("l1Loss" + what, cpu.l1Loss(a, b), CudaReduce.l1Loss(ad, bdv), dt);
+                assertMatchesHalf("mseLoss" + what, cpu.mseLoss(a, b), CudaReduce.mseLoss(ad, bdv), dt);
+                Tensor gy = rounded(Tensor.of(new float[]{0.7f}).reshape(), dt), gyd = onDevice(gy, dt, dev);
+                assertMatchesHalf("l1LossBackward" + what, cpu.l1LossBackward(gy, a, b), CudaReduce.l1LossBackward(gyd, ad, bdv), dt);
+                assertMatchesHalf("mseLossBackward" + what, cpu.mseLossBackward(gy, a, b), CudaReduce.mseLossBackward(gyd, ad, bdv), dt);
+            }
+        }
+    }
+
+    @Test
+    void mixedDtypeArgumentsAreRefused() {
+        Tensor a = onDevice(Tensor.zeros(2, 3), DType.F16, dev), b = Tensor.zeros(2, 3).toDevice(dev);
+        expect("l1Loss: b is F32 but the first input is F16", () -> CudaReduce.l1Loss(a, b));
+        Tensor gy = onDevice(Tensor.zeros(1).reshape(), DType.BF16, dev);
+        expect("mseLossBackward: a is F16 but the first input is BF16", () -> CudaReduce.mseLossBackward(gy, a, a));
     }
 
     @Test

@@ -4,6 +4,7 @@ import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.OpTestSupport;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,6 +14,10 @@ import java.util.Arrays;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.assertMatchesHalf;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 
 /**
  * The resampling kernels (kernels/sampling.cu through {@link CudaSampling}) against the CPU op set on
@@ -25,6 +30,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * Tolerance: |gpu − cpu| ≤ atol + rtol·|cpu| with atol = rtol = 1e-5. The sums here are short (a 2×2 block, the
  * bilinear taps, a resize gather of at most a few dozen terms) except dgrid, a sum over C channels; for it atol
  * grows as 1e-5·max(1, √C / 4) (float32 rounding of a length-C sum grows like √C).
+ * <p>
+ * F16/BF16: every op and backward against the CPU op on the inputs rounded to the dtype, within
+ * {@link CudaOpTestSupport#assertMatchesHalf}'s 1e-2·(|want| + rms(want)) (F32 arithmetic, one rounding per result;
+ * gridSampleBackward's dx accumulates in F32 and is converted once). Mixed dtypes are refused.
  */
 class CudaSamplingTest {
     private static final double TOL = 1e-5;
@@ -208,6 +217,64 @@ class CudaSamplingTest {
         }
     }
 
+    // ---------------------------------------------------------------- 16-bit storage
+
+    @Test
+    void halfPrecisionNearestAndResizeMatchCpuOnRoundedInputs() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(31);
+            Tensor x = OpTestSupport.randn(r, 2, 3, 7, 5), xr = rounded(x, dt), xd = onDevice(x, dt, dev);
+            assertMatchesHalf("upsampleNearest2x", CPU.upsampleNearest2x(xr), CudaSampling.upsampleNearest2x(xd), dt);
+            Tensor gy = OpTestSupport.randn(r, 2, 3, 14, 10);
+            assertMatchesHalf("upsampleNearest2xBackward", CPU.upsampleNearest2xBackward(rounded(gy, dt)),
+                    CudaSampling.upsampleNearest2xBackward(onDevice(gy, dt, dev)), dt);
+            for (int[] o : new int[][]{{12, 9}, {4, 3}, {1, 1}}) {
+                String what = "resizeBilinear [7, 5] -> " + Arrays.toString(o);
+                assertMatchesHalf(what, CPU.resizeBilinear(xr, o[0], o[1]), CudaSampling.resizeBilinear(xd, o[0], o[1]), dt);
+                Tensor g = OpTestSupport.randn(r, 2, 3, o[0], o[1]);
+                assertMatchesHalf(what + " backward", CPU.resizeBilinearBackward(rounded(g, dt), 7, 5),
+                        CudaSampling.resizeBilinearBackward(onDevice(g, dt, dev), 7, 5), dt);
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionGridSampleAndBackwardMatchCpuOnRoundedInputs() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(32);
+            for (int[] c : new int[][]{{2, 3, 7, 5, 4, 6}, {1, 11, 5, 9, 3, 3}}) {
+                for (boolean align : new boolean[]{false, true}) {
+                    String what = "gridSample " + Arrays.toString(c) + " alignCorners=" + align;
+                    Tensor x = OpTestSupport.randn(r, c[0], c[1], c[2], c[3]);
+                    Tensor g = grid(r, c[0], c[4], c[5], c[2], c[3], false);
+                    Tensor gy = OpTestSupport.randn(r, c[0], c[1], c[4], c[5]);
+                    Tensor xr = rounded(x, dt), gr = rounded(g, dt), gyr = rounded(gy, dt);
+                    Tensor xd = onDevice(x, dt, dev), gd = onDevice(g, dt, dev), gyd = onDevice(gy, dt, dev);
+                    assertMatchesHalf(what, CPU.gridSample(xr, gr, align), CudaSampling.gridSample(xd, gd, align), dt);
+                    Tensor[] cpu = CPU.gridSampleBackward(gyr, xr, gr, align, true, true);
+                    Tensor[] gpu = CudaSampling.gridSampleBackward(gyd, xd, gd, align, true, true);
+                    assertMatchesHalf(what + " dx", cpu[0], gpu[0], dt);
+                    assertMatchesHalf(what + " dgrid", cpu[1], gpu[1], dt);
+                    Tensor[] onlyX = CudaSampling.gridSampleBackward(gyd, xd, gd, align, true, false);
+                    assertMatchesHalf(what + " dx alone", cpu[0], onlyX[0], dt);
+                    assertNull(onlyX[1], what + ": dgrid not requested");
+                }
+            }
+        }
+    }
+
+    @Test
+    void mixedDtypeArgumentsAreRefused() {
+        Random r = new Random(33);
+        Tensor x = onDevice(OpTestSupport.randn(r, 1, 2, 3, 4), DType.F16, dev);
+        Tensor g = onDevice(OpTestSupport.randn(r, 1, 2, 2, 2), DType.BF16, dev);
+        assertMessage(() -> CudaSampling.gridSample(x, g, false), "gridSample: grid is BF16 but the first input is F16");
+        Tensor g16 = onDevice(OpTestSupport.randn(r, 1, 2, 2, 2), DType.F16, dev);
+        Tensor gy = d(OpTestSupport.randn(r, 1, 2, 2, 2));
+        assertMessage(() -> CudaSampling.gridSampleBackward(gy, x, g16, false, true, true),
+                "gridSampleBackward: gy is F32 but the first input is F16");
+    }
+
     // ---------------------------------------------------------------- argument checks
 
     @Test
@@ -226,7 +293,7 @@ class CudaSamplingTest {
         Tensor badGy = d(OpTestSupport.randn(r, 2, 3, 3, 4));
         assertMessage(() -> CudaSampling.gridSampleBackward(badGy, x, g, false, true, true), "gridSampleBackward: gy has shape [2, 3, 3, 4]");
         Tensor host = OpTestSupport.randn(r, 2, 3, 4, 5);
-        assertMessage(() -> CudaSampling.resizeBilinear(host, 3, 3), "resizeBilinear: x must be an F32 tensor on a kernel device");
+        assertMessage(() -> CudaSampling.resizeBilinear(host, 3, 3), "resizeBilinear: x is on the CPU, expected an F32, F16 or BF16 tensor on a kernel device");
     }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String fragment) {

@@ -4,6 +4,7 @@ import dev.dragedit.cuda.Devices;
 import dev.dragedit.cuda.KernelDevice;
 import dev.dragedit.ops.Ops;
 import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,10 +15,16 @@ import java.util.Random;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.HALF_TYPES;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.onDevice;
+import static dev.dragedit.cuda.ops.CudaOpTestSupport.rounded;
 
 /**
  * CudaShape on Devices.best() (the CUDA emulation without a GPU) against CpuOps on random odd-sized inputs, every
  * output buffer poisoned with NaN before the kernels run. The ops only move values, so results must be bit-identical.
+ * The F16/BF16 entry points are checked the same way, bit for bit: the CPU op runs on the inputs rounded to the
+ * dtype (values the dtype holds exactly) and its result, converted to the dtype, must equal the device's bits —
+ * pad's fill value included, which both sides round to nearest even.
  */
 class CudaShapeTest {
     static KernelDevice dev;
@@ -131,6 +138,84 @@ class CudaShapeTest {
                 assertSame(what + " backward", cpu.padBackward(gy, pads), CudaShape.padBackward(gy.toDevice(dev), pads));
             }
         }
+    }
+
+    // ------------------------------------------------------------------ 16-bit storage
+
+    /** got (a dtype device tensor) must hold exactly the bits of the F32 CPU result ref converted to dtype. */
+    static void assertSameHalf(String what, Tensor ref, Tensor got, DType dtype) {
+        assertEquals(dtype, got.dtype(), what + ": dtype");
+        assertArrayEquals(ref.shape(), got.shape(), what + ": shape");
+        short[] e = ref.to(dtype).halfBits(), a = got.toCpu().halfBits();
+        for (int i = 0; i < e.length; i++)
+            if (e[i] != a[i])
+                fail(what + " (" + dtype + "): element " + i + " has bits 0x" + Integer.toHexString(a[i] & 0xFFFF)
+                        + ", expected 0x" + Integer.toHexString(e[i] & 0xFFFF) + " (shape " + Arrays.toString(ref.shape()) + ")");
+    }
+
+    @Test
+    void halfPrecisionConcatSliceAndPadAreExactBitCopies() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(11);
+            Tensor[] xs = {randn(r, 3, 2, 7), randn(r, 3, 0, 7), randn(r, 3, 5, 7)};
+            Tensor[] xr = Arrays.stream(xs).map(t -> rounded(t, dt)).toArray(Tensor[]::new);
+            Tensor[] xd = Arrays.stream(xs).map(t -> onDevice(t, dt, dev)).toArray(Tensor[]::new);
+            assertSameHalf("concat dim 1", cpu.concat(xr, 1), CudaShape.concat(xd, 1), dt);
+            assertSameHalf("concat dim -1", cpu.concat(new Tensor[]{xr[0], xr[0]}, -1), CudaShape.concat(new Tensor[]{xd[0], xd[0]}, -1), dt);
+
+            Tensor x = randn(r, 5, 7, 9), x16 = rounded(x, dt), xdev = onDevice(x, dt, dev);
+            for (int[] c : new int[][]{{0, 1, 4}, {2, -5, -1}, {1, 2, 7}}) {
+                String what = "slice dim " + c[0] + " [" + c[1] + ", " + c[2] + ")";
+                Tensor ref = cpu.slice(x16, c[0], c[1], c[2]);
+                assertSameHalf(what, ref, CudaShape.slice(xdev, c[0], c[1], c[2]), dt);
+                Tensor gy = randn(r, ref.shape());
+                assertSameHalf(what + " backward", cpu.sliceBackward(rounded(gy, dt), x.shape(), c[0], c[1], c[2]),
+                        CudaShape.sliceBackward(onDevice(gy, dt, dev), x.shape(), c[0], c[1], c[2]), dt);
+            }
+
+            Tensor y = randn(r, 2, 3, 5, 7), y16 = rounded(y, dt), ydev = onDevice(y, dt, dev);
+            for (int[] pads : new int[][]{{1, 2, -1, 3}, {3, -1, 0, 2, -1, 1, 1, 1}}) {
+                // -1.3 is not a 16-bit value: both sides round the fill value to the dtype
+                for (float value : new float[]{0f, -1.3f}) {
+                    String what = "pad " + Arrays.toString(pads) + " value " + value;
+                    Tensor ref = cpu.pad(y16, pads, value);
+                    assertSameHalf(what, ref, CudaShape.pad(ydev, pads, value), dt);
+                    Tensor gy = randn(r, ref.shape());
+                    assertSameHalf(what + " backward", cpu.padBackward(rounded(gy, dt), pads),
+                            CudaShape.padBackward(onDevice(gy, dt, dev), pads), dt);
+                }
+            }
+        }
+    }
+
+    @Test
+    void halfPrecisionPermuteIsExactThroughTheBoxCopyAndTheTranspose() {
+        for (DType dt : HALF_TYPES) {
+            Random r = new Random(12);
+            String transpose = "shape_transpose_fwd_" + CudaOpSupport.suffix(dt), copy = "shape_copy_fwd_" + CudaOpSupport.suffix(dt);
+            long transposes = dev.launchCount(transpose), copies = dev.launchCount(copy);
+            Tensor y = randn(r, 3, 4, 5, 6), y16 = rounded(y, dt), ydev = onDevice(y, dt, dev);
+            for (int[] p : new int[][]{{3, 2, 1, 0}, {2, 0, 3, 1}, {0, 1, 3, 2}})
+                assertSameHalf("permute " + Arrays.toString(p), cpu.permute(y16, p), CudaShape.permute(ydev, p), dt);
+            Tensor b = randn(r, 3, 37, 65);
+            assertSameHalf("batched transpose [3, 37, 65]", cpu.permute(rounded(b, dt), new int[]{0, 2, 1}),
+                    CudaShape.permute(onDevice(b, dt, dev), new int[]{0, 2, 1}), dt);
+            Tensor big = randn(r, 2, 3, 2, 3, 2, 3, 2);
+            int[] rev = {6, 5, 4, 3, 2, 1, 0};
+            assertSameHalf("permute of rank 7 reversed", cpu.permute(rounded(big, dt), rev), CudaShape.permute(onDevice(big, dt, dev), rev), dt);
+            Tensor one = randn(r, 1, 1);
+            assertSameHalf("permute of one element", cpu.permute(rounded(one, dt), new int[]{1, 0}),
+                    CudaShape.permute(onDevice(one, dt, dev), new int[]{1, 0}), dt);
+            assertEquals(transposes + 2, dev.launchCount(transpose), transpose);
+            assertTrue(dev.launchCount(copy) > copies, copy + " was not launched");
+        }
+    }
+
+    @Test
+    void mixedDtypeArgumentsAreRefused() {
+        Tensor a = onDevice(Tensor.zeros(2, 3), DType.F16, dev), b = onDevice(Tensor.zeros(2, 3), DType.BF16, dev);
+        expect("concat: xs[1] is BF16 but the first input is F16", () -> CudaShape.concat(new Tensor[]{a, b}, 0));
+        expect("concat: xs[1] is F32 but the first input is BF16", () -> CudaShape.concat(new Tensor[]{b, Tensor.zeros(2, 3).toDevice(dev)}, 0));
     }
 
     @Test
