@@ -266,6 +266,10 @@ final class KernelBenchCases {
             Tensor p = in.uniform(0f, 2f / n, n, n), v = in.x(n, d);
             return () -> OPS.matmul(p, v, false, false);
         }));
+        // the same attention through the op (head dim > 160: CudaAttention composes it from GEMMs and softmax), and a
+        // causal one on that path (the CLIP text encoder's mask at a head dim the fused kernels do not hold)
+        attention(cs, "vae.attn.op.1x" + n + "xd" + d, 1, n, n, d);
+        attention(cs, "composed.attn.causal.1x77xd192", 1, 77, 77, 192, true);
         // the decoder output: image = clamp(out/2 + 0.5, 0, 1)
         int img = s.vaeImg;
         cs.add(new Case("vae.out.affine.3@" + img, 0, in -> {
@@ -454,15 +458,19 @@ final class KernelBenchCases {
     }
 
     private static void attention(List<Case> cs, String name, int heads, int n, int m, int d) {
+        attention(cs, name, heads, n, m, d, false);
+    }
+
+    private static void attention(List<Case> cs, String name, int heads, int n, int m, int d, boolean causal) {
         double flops = 4.0 * n * m * d * heads;
         float scale = (float) (1 / Math.sqrt(d));
         cs.add(new Case(name + ".fwd", flops, in -> {
             Tensor q = in.x(1, heads, n, d), k = in.x(1, heads, m, d), v = in.x(1, heads, m, d);
-            return () -> OPS.attention(q, k, v, scale, false);
+            return () -> OPS.attention(q, k, v, scale, causal);
         }));
         cs.add(new Case(name + ".bwd", 2.5 * flops, in -> {
             Tensor gy = in.x(1, heads, n, d), q = in.x(1, heads, n, d), k = in.x(1, heads, m, d), v = in.x(1, heads, m, d);
-            return () -> OPS.attentionBackward(gy, q, k, v, scale, false);
+            return () -> OPS.attentionBackward(gy, q, k, v, scale, causal);
         }));
     }
 
