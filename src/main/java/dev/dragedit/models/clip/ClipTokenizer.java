@@ -63,6 +63,24 @@ public final class ClipTokenizer {
         return i;
     }
 
+    /** The files of the bundled tokenizer: Stable Diffusion 1.x's (OpenAI CLIP's BPE vocabulary, MIT licence). */
+    private static final String[] BUNDLED = {"vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer_config.json"};
+
+    /**
+     * Writes the tokenizer every SD1.x checkpoint uses (bundled in the jar: vocab.json, merges.txt and the two config
+     * files of SD 1.5's tokenizer/ folder) into {@code dir}, which must not exist yet: for single-file checkpoints,
+     * which carry no tokenizer.
+     */
+    public static void writeBundled(Path dir) throws IOException {
+        Files.createDirectory(dir);
+        for (String name : BUNDLED) {
+            try (var in = ClipTokenizer.class.getResourceAsStream("sd15-tokenizer/" + name)) {
+                if (in == null) throw new IOException("the bundled tokenizer file " + name + " is missing from the jar");
+                Files.copy(in, dir.resolve(name));
+            }
+        }
+    }
+
     /**
      * A tokenizer folder: vocab.json and merges.txt (required), special_tokens_map.json / tokenizer_config.json
      * (optional: pad_token, model_max_length; defaults <|endoftext|> and 77).

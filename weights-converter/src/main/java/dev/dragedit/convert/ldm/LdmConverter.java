@@ -18,6 +18,7 @@ import dev.dragedit.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import dev.dragedit.models.clip.ClipTokenizer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -185,8 +186,11 @@ public final class LdmConverter {
                 try (DirectoryStream<Path> ds = Files.newDirectoryStream(tokenizer)) {
                     for (Path f : ds) if (Files.isRegularFile(f)) Files.copy(f, tmp.resolve("tokenizer").resolve(f.getFileName()));
                 }
+            } else {
+                // A single file has no tokenizer, and every SD1.x model uses the same one: the bundled copy.
+                ClipTokenizer.writeBundled(tmp.resolve("tokenizer"));
             }
-            DiffusersConfigs.JSON.writeValue(tmp.resolve("model_index.json").toFile(), DiffusersConfigs.modelIndex(tokenizer != null, schedCfg));
+            DiffusersConfigs.JSON.writeValue(tmp.resolve("model_index.json").toFile(), DiffusersConfigs.modelIndex(true, schedCfg));
             try {
                 Files.move(tmp, absOut, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
