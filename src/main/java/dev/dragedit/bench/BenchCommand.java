@@ -14,11 +14,11 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
         synopsisSubcommandLabel = "BENCHMARK",
-        description = {"Run a benchmark (cpu, jmh, kernels).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
+        description = {"Run a benchmark (cpu, jmh, kernels, unet).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
                 "bench jmh runs the JMH micro-benchmarks of the CPU kernels;",
                 "bench kernels times every CUDA kernel (GPU or emulation), one JSON line per kernel and case in docs/perf/kernels.jsonl."},
         commandListHeading = "%nBenchmarks:%n",
-        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class, KernelBenchCommand.class})
+        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class, KernelBenchCommand.class, UnetBenchCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
