@@ -222,6 +222,8 @@ public final class Main implements Callable<Integer> {
         cl.addSubcommand(new BenchCommand());
         cl.addSubcommand(new ForwardCommand());
         cl.addSubcommand(new TokenizeCommand());
+        cl.addSubcommand(new DragTraceCommand());
+        cl.addSubcommand(new InvertCommand());
         cl.addSubcommand(new CommandLine.HelpCommand());
         for (CommandProvider p : providers) {
             CommandLine parent = cl;

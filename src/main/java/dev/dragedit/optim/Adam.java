@@ -24,8 +24,9 @@ public final class Adam {
         this.hp = hp;
         for (Tensor p : this.params) {
             if (!p.requiresGrad()) throw new IllegalArgumentException("Adam: parameter " + p + " does not require a gradient");
-            m.add(Tensor.zeros(p.shape()));
-            v.add(Tensor.zeros(p.shape()));
+            // The moments live where the parameter does (the fused update takes all four on one device), in F32.
+            m.add(p.onDevice() ? Tensor.zeros(p.shape()).toDevice(p.kernelDevice()) : Tensor.zeros(p.shape()));
+            v.add(p.onDevice() ? Tensor.zeros(p.shape()).toDevice(p.kernelDevice()) : Tensor.zeros(p.shape()));
         }
     }
 

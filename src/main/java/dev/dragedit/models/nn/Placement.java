@@ -32,11 +32,16 @@ public record Placement(KernelDevice device, DType dtype) {
     public Ops ops() { return device == null ? CpuOps.INSTANCE : CudaOps.INSTANCE; }
 
     /**
-     * t (a CPU tensor of any floating type, possibly memory-mapped) as this placement stores it: converted to F32 on
-     * the CPU (a mapped F32 tensor is returned as is, decoded on first use), or copied to the device in dtype.
+     * t (a tensor of any floating type, possibly memory-mapped or on a device) as this placement stores it: converted to
+     * F32 on the CPU (a mapped F32 tensor is returned as is, decoded on first use), or copied to the device in dtype.
      */
     public Tensor place(Tensor t) {
-        if (device == null) return t.dtype() == DType.F32 ? t : t.to(DType.F32);
+        if (device == null) {
+            if (t.onDevice()) t = t.toCpu();
+            return t.dtype() == DType.F32 ? t : t.to(DType.F32);
+        }
+        if (t.onDevice() && t.kernelDevice() == device) return t.dtype() == dtype ? t : CudaOps.cast(t, dtype);
+        if (t.onDevice()) t = t.toCpu();
         return t.dtype() == dtype ? t.toDevice(device) : t.to(dtype).toDevice(device);
     }
 
