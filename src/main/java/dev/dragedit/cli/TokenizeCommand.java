@@ -29,8 +29,9 @@ import java.util.concurrent.Callable;
 final class TokenizeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--tokenizer", required = true, paramLabel = "DIR",
-            description = "A tokenizer folder (vocab.json, merges.txt), or a Stable Diffusion folder with a tokenizer/ sub-folder.")
+    @Option(names = "--tokenizer", paramLabel = "DIR",
+            description = "A tokenizer folder (vocab.json, merges.txt), or a Stable Diffusion folder with a tokenizer/ sub-folder "
+                    + "(default: the bundled SD1.x tokenizer).")
     Path tokenizer;
 
     @Option(names = "--json", description = "One JSON object per text instead of bare ids.")
@@ -41,7 +42,7 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ClipTokenizer tok = ClipTokenizer.load(SdModels.componentDir(tokenizer, SdModels.TOKENIZER));
+        ClipTokenizer tok = tokenizer == null ? ClipTokenizer.bundled() : ClipTokenizer.load(SdModels.componentDir(tokenizer, SdModels.TOKENIZER));
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper om = new ObjectMapper();
         for (String text : texts) {

@@ -78,6 +78,21 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void withoutATokenizerFolderTheBundledSd1TokenizerIsUsed() throws IOException {
+        List<JsonNode> cases = cases().subList(0, 25);
+        List<String> args = new ArrayList<>(List.of("tokenize", "--"));
+        for (JsonNode c : cases) args.add(c.get("text").textValue());
+        ForwardCommandTest.Run r = run(args.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        for (int i = 0; i < cases.size(); i++) {
+            StringBuilder want = new StringBuilder();
+            for (JsonNode id : cases.get(i).get("input_ids")) want.append(want.length() == 0 ? "" : " ").append(id.asLong());
+            assertEquals(want.toString(), lines.get(i), "case " + i);
+        }
+    }
+
+    @Test
     void errors(@TempDir Path tmp) {
         ForwardCommandTest.Run r = run("tokenize", "--tokenizer", tmp.toString(), "a cat");
         assertEquals(1, r.code());

@@ -81,6 +81,27 @@ public final class ClipTokenizer {
         }
     }
 
+    /** The bundled SD1.x tokenizer (see {@link #writeBundled}), read through a temporary copy of its files. */
+    public static ClipTokenizer bundled() {
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory("dragedit-tokenizer");
+            Path dir = tmp.resolve("tokenizer");
+            writeBundled(dir);
+            return load(dir);
+        } catch (IOException e) {
+            throw new WeightsException("tokenizer: cannot unpack the bundled tokenizer: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try (var walk = Files.walk(tmp)) {
+                    walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                } catch (IOException ignored) {
+                    // a leftover temporary copy is harmless
+                }
+            }
+        }
+    }
+
     /**
      * A tokenizer folder: vocab.json and merges.txt (required), special_tokens_map.json / tokenizer_config.json
      * (optional: pad_token, model_max_length; defaults <|endoftext|> and 77).
