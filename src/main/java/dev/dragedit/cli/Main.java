@@ -224,6 +224,7 @@ public final class Main implements Callable<Integer> {
         cl.addSubcommand(new TokenizeCommand());
         cl.addSubcommand(new DragTraceCommand());
         cl.addSubcommand(new InvertCommand());
+        cl.addSubcommand(new EditCommand());
         cl.addSubcommand(new CommandLine.HelpCommand());
         for (CommandProvider p : providers) {
             CommandLine parent = cl;

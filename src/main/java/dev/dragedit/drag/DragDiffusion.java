@@ -1,0 +1,184 @@
+package dev.dragedit.drag;
+
+import dev.dragedit.autograd.Functional;
+import dev.dragedit.autograd.Tape;
+import dev.dragedit.models.sd.DdimScheduler;
+import dev.dragedit.models.sd.StableDiffusion;
+import dev.dragedit.ops.cpu.CpuOps;
+import dev.dragedit.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole DragDiffusion edit of a real image, as utils/ui_utils.py run_drag (commit ebe659a) chains it with
+ * utils/lora_utils.py train_lora and drag_pipeline.py: LoRA fit on the image and prompt ({@link LoraTrainer}), prompt
+ * embedding (DragPipeline.get_text_embeddings), image2latent + DDIM inversion to t = timesteps[n − round(strength·n)]
+ * ({@link Inversion}), the latent optimisation with motion supervision and point tracking (utils/drag_utils.py
+ * drag_diffusion_update, {@link DragLoop}), the denoise of [z_ref; z_edit] with mutual self-attention
+ * (DragPipeline.__call__ with MutualSelfAttentionControl, {@link Denoise}), and the VAE decode of the edited branch
+ * (latent / 0.18215, image = clamp(out / 2 + 0.5, 0, 1)).
+ * <p>
+ * run_drag works on images the UI has already brought to a size the UNet accepts; users give any size, so the image is
+ * resized bilinearly (torch's align_corners=False) to the nearest multiple of the model's size factor (64 for SD:
+ * the VAE's 8 times the UNet's 8), the clicked points and the mask follow it, and the decoded result is resized back.
+ * The LoRA stays attached through the drag and the denoise (run_drag loads it into the UNet for both) and is detached
+ * at the end, so the models can be reused.
+ */
+public final class DragDiffusion {
+    private DragDiffusion() {}
+
+    /**
+     * What to edit: the image, its clicked points {x, y} in the image's pixels in run_drag's order (handle 0, target 0,
+     * handle 1, …), an optional mask (values 0..255 [H, W]; nonzero = may change; null = none), the prompt, and the
+     * method's knobs (LoRA steps 0 = no LoRA, drag iterations, DDIM steps and inversion strength, seed).
+     */
+    public record Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
+                          int inferenceSteps, double strength, long seed) {
+        public Request {
+            if (pointsXy.length == 0 || pointsXy.length % 2 != 0)
+                throw new IllegalArgumentException("edit: " + pointsXy.length + " points; expected pairs (handle, target), at least one");
+            if (loraSteps < 0) throw new IllegalArgumentException("edit: LoRA steps " + loraSteps + " must be ≥ 0");
+            if (dragSteps < 0) throw new IllegalArgumentException("edit: drag steps " + dragSteps + " must be ≥ 0");
+            if (mask != null && (mask.dim(-2) != image.height() || mask.dim(-1) != image.width() || mask.numel() != image.height() * image.width()))
+                throw new IllegalArgumentException("edit: the mask is " + mask.dim(-1) + "×" + mask.dim(-2) + " but the image is " + image.size());
+            Inversion.actualSteps(inferenceSteps, strength); // validates steps and strength with its own message
+        }
+    }
+
+    /** Progress: phase start/end and each drag iteration. Callbacks run on the caller's thread. */
+    public interface Listener {
+        default void phase(String name, String detail) {}
+        default void loraStep(int step, int steps, float loss) {}
+        default void iteration(DragIteration it, double maxDistance) {}
+    }
+
+    /**
+     * The edited image (input size), the size worked at, the supervision resolution, the inversion timestep, the
+     * targets and the final handles (supervision (row, col)), the drag iterations run and whether every handle
+     * reached its target, each iteration's record, the LoRA losses, and the seconds per phase (insertion order).
+     */
+    public record Result(Images.Rgb image, int workH, int workW, int supH, int supW, int t, List<DragPoint> targets,
+                         List<DragPoint> handles, int iterations, boolean reached, List<DragIteration> trace,
+                         List<Float> loraLosses, Map<String, Double> phaseSeconds) {
+        /** |handle − target| per pair, in supervision pixels. */
+        public double[] distances() {
+            double[] d = new double[handles.size()];
+            for (int k = 0; k < d.length; k++) d[k] = handles.get(k).distance(targets.get(k));
+            return d;
+        }
+    }
+
+    /** The size factor the model needs: the VAE's downsampling times the UNet's. */
+    public static int sizeFactor(StableDiffusion sd) {
+        return (1 << (sd.vae.config.blockOutChannels().length - 1)) * (1 << (sd.unet.config.numBlocks() - 1));
+    }
+
+    /** n to the nearest positive multiple of factor. */
+    static int roundTo(int n, int factor) {
+        return Math.max(factor, (int) Math.round((double) n / factor) * factor);
+    }
+
+    public static Result run(StableDiffusion sd, Request req, Listener listener) {
+        if (listener == null) listener = new Listener() {};
+        Map<String, Double> times = new LinkedHashMap<>();
+        Functional f = sd.functional();
+        int h0 = req.image().height(), w0 = req.image().width();
+        int factor = sizeFactor(sd);
+        int h = roundTo(h0, factor), w = roundTo(w0, factor);
+
+        // The image at the working size (CPU), the points scaled with it; run_drag's points are in the pixels of the
+        // image the pipeline sees.
+        Tensor img = Images.toTensor(req.image());
+        if (h != h0 || w != w0) img = CpuOps.INSTANCE.resizeBilinear(img, h, w);
+        double[][] xy = new double[req.pointsXy().length][];
+        for (int i = 0; i < xy.length; i++) xy[i] = new double[]{req.pointsXy()[i][0] * w / w0, req.pointsXy()[i][1] * h / h0};
+        DragConfig cfg = DragConfig.defaults(h, w).withMaxIterations(req.dragSteps());
+        List<List<DragPoint>> ht = DragInputs.handlesAndTargets(xy, h, w, cfg.supResH(), cfg.supResW());
+        // A click in the last pixel row or column rounds (half to even) to sup_res, one past the grid, where
+        // drag_diffusion_update would index out of bounds: such points are clamped to the grid's edge.
+        for (List<DragPoint> ps : ht)
+            ps.replaceAll(q -> new DragPoint(Math.min(q.row(), cfg.supResH() - 1), Math.min(q.col(), cfg.supResW() - 1)));
+
+        long t0 = System.nanoTime();
+        Tensor text;
+        try (Tape.Scope g = Tape.noGrad()) {
+            text = sd.encodePrompts(f, List.of(req.prompt())).toCpu();
+        }
+        times.put("text", secs(t0));
+
+        // DragDiffusion's pipeline always uses DDIMScheduler(0.00085, 0.012, scaled_linear, steps_offset 1), whatever
+        // the folder's scheduler says (run_drag builds it by hand).
+        DdimScheduler scheduler = DdimScheduler.sd15();
+        Lora lora = null;
+        List<Float> loraLosses = new ArrayList<>();
+        try {
+            if (req.loraSteps() > 0) {
+                listener.phase("lora", req.loraSteps() + " steps");
+                long tl = System.nanoTime();
+                Listener l = listener;
+                lora = LoraTrainer.train(sd.unet, sd.vae, scheduler, img, text,
+                        LoraTrainer.Config.defaults().withSteps(req.loraSteps()).withSeed(req.seed()),
+                        (step, steps, loss) -> {
+                            loraLosses.add(loss);
+                            l.loraStep(step, steps, loss);
+                        });
+                times.put("lora", secs(tl));
+            }
+
+            int actual = Inversion.actualSteps(req.inferenceSteps(), req.strength());
+            listener.phase("inversion", actual + " of " + req.inferenceSteps() + " DDIM steps");
+            long ti = System.nanoTime();
+            Tensor z0 = Inversion.image2latent(f, sd.vae, img);
+            Inversion.Result inv = Inversion.invert(f, sd.unet, scheduler, z0, sd.placement().input(text), req.inferenceSteps(), actual, false, null);
+            times.put("inversion", secs(ti));
+
+            Tensor interp = null;
+            if (req.mask() != null) {
+                // run_drag: binarise, nearest to the supervision size; drag_diffusion_update: nearest to the latent size.
+                Tensor m = DragInputs.binarize(req.mask());
+                if (h != h0 || w != w0) m = DragInputs.resizeNearest(m, h, w);
+                Tensor sup = DragInputs.resizeNearest(m, cfg.supResH(), cfg.supResW());
+                interp = DragInputs.resizeNearest(sup, z0.dim(2), z0.dim(3));
+            }
+            listener.phase("drag", "up to " + cfg.maxIterations() + " iterations at t = " + inv.t() + ", supervision " + cfg.supResW() + "×" + cfg.supResH());
+            long td = System.nanoTime();
+            List<DragIteration> trace = new ArrayList<>();
+            Listener l = listener;
+            List<DragPoint> targets = ht.get(1);
+            scheduler.setTimesteps(req.inferenceSteps());
+            DragLoop.Result drag = new DragLoop(sd.unet, scheduler, cfg).run(inv.invertCode(), text, inv.t(), ht.get(0), targets, interp,
+                    (it, latent) -> {
+                        trace.add(it);
+                        double max = 0;
+                        for (int k = 0; k < targets.size(); k++) max = Math.max(max, it.handles().get(k).distance(targets.get(k)));
+                        l.iteration(it, max);
+                    });
+            times.put("drag", secs(td));
+
+            listener.phase("denoise", actual + " DDIM steps of [z_ref; z_edit] with mutual self-attention");
+            long tn = System.nanoTime();
+            Denoise.Result den = Denoise.run(sd.unet, scheduler, inv.invertCode(), drag.latent(), text, req.inferenceSteps(), actual,
+                    MutualSelfAttention.dragDiffusionDefaults(), null);
+            times.put("denoise", secs(tn));
+
+            listener.phase("decode", "VAE decode, " + w + "×" + h + (h != h0 || w != w0 ? " → " + w0 + "×" + h0 : ""));
+            long tv = System.nanoTime();
+            Tensor out;
+            try (Tape.Scope g = Tape.noGrad()) {
+                out = sd.vae.decode(f, f.scale(den.edited(), 1f / Inversion.LATENT_SCALE)).toCpu();
+            }
+            if (h != h0 || w != w0) out = CpuOps.INSTANCE.resizeBilinear(out, h0, w0);
+            Images.Rgb pixels = Images.toPixels(out, true); // clamp(out/2 + 0.5, 0, 1)·255, astype(uint8)
+            times.put("decode", secs(tv));
+            return new Result(pixels, h, w, cfg.supResH(), cfg.supResW(), inv.t(), List.copyOf(targets), drag.handles(),
+                    drag.iterations(), drag.reached(), List.copyOf(trace), List.copyOf(loraLosses), times);
+        } finally {
+            if (lora != null) lora.detach();
+        }
+    }
+
+    private static double secs(long start) { return (System.nanoTime() - start) / 1e9; }
+}

@@ -1,0 +1,173 @@
+package dev.dragedit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.dragedit.drag.Images;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code dragedit edit} end to end on a Stable Diffusion folder of the tiny fixtures (unet-tiny, vae-tiny,
+ * clip-text-tiny, the CLIP tokenizer, the DDIM config) with a synthetic image, on the CPU with a short run
+ * (--lora-steps 2 --steps 3, so the test stays fast): exit 0, the image at the input size (also a size that is no
+ * multiple of 64, which the command resizes there and back), the sidecar with its fields; and the bad inputs the issue
+ * lists (unreadable image, point outside, handle equal to target, mask of another size), each one line, exit ≠ 0 and
+ * no output file.
+ */
+class EditCommandTest {
+
+    /** A smooth synthetic picture: a bright disc on a gradient, so the features have structure to drag. */
+    private static Images.Rgb picture(int h, int w) {
+        byte[] px = new byte[3 * h * w];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                boolean disc = Math.hypot(x - w / 3.0, y - h / 2.0) < Math.min(h, w) / 5.0;
+                int i = 3 * (y * w + x);
+                px[i] = (byte) (disc ? 230 : 40 + 150 * x / w);
+                px[i + 1] = (byte) (disc ? 60 : 80 + 100 * y / h);
+                px[i + 2] = (byte) (disc ? 50 : 160);
+            }
+        return new Images.Rgb(h, w, px);
+    }
+
+    private static ForwardCommandTest.Run edit(String... args) {
+        List<String> a = new ArrayList<>(List.of("edit", "--device", "cpu"));
+        a.addAll(List.of(args));
+        return ForwardCommandTest.run(a.toArray(String[]::new));
+    }
+
+    @Test
+    void editsATinyModelEndToEnd(@TempDir Path tmp) throws IOException {
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Path in = tmp.resolve("in.png");
+        Images.write(in, picture(64, 64));
+        byte[] before = Files.readAllBytes(in);
+        Path out = tmp.resolve("res/out.png");
+        ForwardCommandTest.Run r = edit("--model", sd.toString(), "--image", in.toString(), "--drag", "20,32:30,32",
+                "--prompt", "a red ball", "--out", out.toString(), "--lora-steps", "2", "--steps", "3", "--seed", "7");
+        assertEquals(0, r.code(), r.out() + r.err());
+        for (String phase : List.of("lora", "inversion", "drag", "denoise", "decode"))
+            assertTrue(r.out().contains("edit: " + phase + ":"), "progress of " + phase + ":\n" + r.out());
+        assertTrue(r.out().contains("drag iteration 1/3, loss"), r.out());
+        Images.Rgb res = Images.read(out);
+        assertEquals(64, res.width());
+        assertEquals(64, res.height());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(in)), "the input is never modified");
+
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("res/out.json").toFile());
+        for (String k : List.of("model", "image", "drags", "mask", "prompt", "parameters", "seed", "device", "phase_seconds",
+                "iterations", "final_handles_rc", "final_distances", "targets_rc", "lora_losses"))
+            assertTrue(j.has(k), "sidecar field " + k + ":\n" + j.toPrettyString());
+        assertEquals(7, j.get("seed").asLong());
+        assertEquals("a red ball", j.get("prompt").asText());
+        assertEquals(2, j.get("lora_losses").size());
+        assertEquals(3, j.get("parameters").get("drag_steps").asInt());
+        assertEquals(681, j.get("parameters").get("t").asInt());
+        int its = j.get("iterations").size();
+        assertTrue(its >= 1 && its <= 3, "1..3 iterations recorded: " + its);
+        JsonNode it0 = j.get("iterations").get(0);
+        assertTrue(it0.get("loss").isNumber() && Double.isFinite(it0.get("loss").asDouble()));
+        assertEquals(1, it0.get("handles_rc").size());
+        assertEquals(1, j.get("final_distances").size());
+        for (String p : List.of("text", "lora", "inversion", "drag", "denoise", "decode"))
+            assertTrue(j.get("phase_seconds").has(p), "time of " + p);
+        // The handle (20, 32) → supervision (row 16, col 10), the target (30, 32) → (16, 15).
+        assertEquals(16.0, j.get("targets_rc").get(0).get(0).asDouble());
+        assertEquals(15.0, j.get("targets_rc").get(0).get(1).asDouble());
+    }
+
+    @Test
+    void anyImageSizeComesBackAtItsSizeAndAMaskIsUsed(@TempDir Path tmp) throws IOException {
+        // 80×56 → worked at 64×64 (nearest multiples of 64) and resized back; no LoRA (--lora-steps 0), one iteration.
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Path in = tmp.resolve("wide.png");
+        Images.write(in, picture(56, 80));
+        byte[] m = new byte[3 * 56 * 80];
+        for (int y = 10; y < 46; y++) for (int x = 10; x < 60; x++) for (int c = 0; c < 3; c++) m[3 * (y * 80 + x) + c] = (byte) 255;
+        Path mask = tmp.resolve("mask.png");
+        Images.write(mask, new Images.Rgb(56, 80, m));
+        Path out = tmp.resolve("wide-out.png");
+        ForwardCommandTest.Run r = edit("--model", sd.toString(), "--image", in.toString(), "--drag", "25,28:35,28",
+                "--mask", mask.toString(), "--out", out.toString(), "--lora-steps", "0", "--steps", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertFalse(r.out().contains("edit: lora:"), "--lora-steps 0 skips the LoRA:\n" + r.out());
+        Images.Rgb res = Images.read(out);
+        assertEquals(80, res.width());
+        assertEquals(56, res.height());
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("wide-out.json").toFile());
+        assertEquals(64, j.get("parameters").get("work_width").asInt());
+        assertEquals(64, j.get("parameters").get("work_height").asInt());
+        assertEquals(mask.toString(), j.get("mask").asText());
+        assertFalse(j.get("phase_seconds").has("lora"));
+    }
+
+    /**
+     * The same edit on the CUDA backend (the GPU when there is one, else its CPU emulation). The emulation runs a UNet
+     * forward+backward at 64×64 in seconds, not milliseconds, so this run is the shortest that passes through every
+     * phase: no LoRA, 2 DDIM steps at strength 0.5 (1 inverted, 1 denoised), one drag iteration (~20 s emulated).
+     */
+    @Test
+    void editsOnTheCudaBackend(@TempDir Path tmp) throws IOException {
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Path in = tmp.resolve("in.png");
+        Images.write(in, picture(64, 64));
+        Path out = tmp.resolve("cuda.png");
+        ForwardCommandTest.Run r = ForwardCommandTest.run("edit", "--device", ForwardCommandTest.kernelDevice(), "--model", sd.toString(),
+                "--image", in.toString(), "--drag", "20,32:30,32", "--out", out.toString(), "--lora-steps", "0", "--steps", "1",
+                "--inference-steps", "2", "--strength", "0.5");
+        assertEquals(0, r.code(), r.out() + r.err());
+        Images.Rgb res = Images.read(out);
+        assertEquals(64, res.width());
+        assertEquals(64, res.height());
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("cuda.json").toFile());
+        assertTrue(j.get("device").asText().contains("Cuda"), j.get("device").asText());
+        assertEquals(1, j.get("iterations").size());
+        assertEquals(1, j.get("parameters").get("t").asInt()); // timesteps [501, 1]: round(0.5·2) = 1 step inverted
+    }
+
+    @Test
+    void badInputsFailCleanlyWithoutOutput(@TempDir Path tmp) throws IOException {
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Path in = tmp.resolve("in.png");
+        Images.write(in, picture(64, 64));
+        Path notPng = Files.writeString(tmp.resolve("bad.png"), "not a png");
+        Path smallMask = tmp.resolve("small.png");
+        Images.write(smallMask, picture(32, 32));
+        String model = sd.toString();
+        expectFailure(tmp, 1, "not an image format", "--model", model, "--image", notPng.toString(), "--drag", "1,1:5,5");
+        expectFailure(tmp, 1, "does not exist", "--model", model, "--image", tmp.resolve("none.png").toString(), "--drag", "1,1:5,5");
+        expectFailure(tmp, 1, "outside the 64×64 image", "--model", model, "--image", in.toString(), "--drag", "10,10:64,10");
+        expectFailure(tmp, 1, "outside the 64×64 image", "--model", model, "--image", in.toString(), "--drag", "-1,10:20,10");
+        expectFailure(tmp, 2, "handle equals its target", "--model", model, "--image", in.toString(), "--drag", "10,10:10,10");
+        expectFailure(tmp, 2, "expected x1,y1:x2,y2", "--model", model, "--image", in.toString(), "--drag", "10,10");
+        expectFailure(tmp, 1, "give a mask of the image's size", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10",
+                "--mask", smallMask.toString());
+        expectFailure(tmp, 2, "not a Stable Diffusion folder", "--model", tmp.toString(), "--image", in.toString(), "--drag", "10,10:20,10");
+        expectFailure(tmp, 2, "--steps -1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--steps", "-1");
+    }
+
+    private static void expectFailure(Path tmp, int code, String part, String... args) throws IOException {
+        Path out = tmp.resolve("never.png");
+        List<String> a = new ArrayList<>(List.of(args));
+        a.add("--out");
+        a.add(out.toString());
+        ForwardCommandTest.Run r = edit(a.toArray(String[]::new));
+        assertEquals(code, r.code(), String.join(" ", args) + "\n" + r.out() + r.err());
+        assertNotEquals("", r.err().strip());
+        assertTrue(r.err().contains(part), "expected '" + part + "' in:\n" + r.err());
+        assertFalse(Files.exists(out), "no image on failure");
+        assertFalse(Files.exists(tmp.resolve("never.json")), "no sidecar on failure");
+        assertTrue(r.err().strip().lines().count() <= 2, "one clear line (plus picocli's help hint):\n" + r.err());
+    }
+}
