@@ -7,6 +7,7 @@ import dev.dragedit.models.sd.DdimScheduler;
 import dev.dragedit.models.sd.UNet2DConditionModel;
 import dev.dragedit.models.sd.UNetOutput;
 import dev.dragedit.ops.AdamParams;
+import dev.dragedit.optim.Adam;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
@@ -34,7 +35,7 @@ import java.util.List;
  * since the noise prediction is then unused. The mask term at iteration 0 is exactly 0 because x_prev is computed by
  * the same evaluation as x_prev_0 (both come from iteration 0's UNet pass), so |·| contributes no gradient there
  * (d|x|/dx = 0 at 0, as in PyTorch).
- * Adam is torch.optim.Adam (betas 0.9/0.999, eps 1e-8), the op set's fused update, with its moments kept where z is.
+ * Adam is torch.optim.Adam (betas 0.9/0.999, eps 1e-8): optim/Adam, whose moments live where z is.
  */
 public final class DragLoop {
     private final UNet2DConditionModel unet;
@@ -136,8 +137,7 @@ public final class DragLoop {
         Tensor ctx = placement.input(textEmbeddings);
 
         Tensor z = placement.input(initCode.copy()).requiresGrad(true);
-        Tensor m = placement.input(Tensor.zeros(initCode.shape())), v = placement.input(Tensor.zeros(initCode.shape()));
-        AdamParams adam = AdamParams.adam((float) config.lr());
+        Adam adam = new Adam(placement.ops(), List.of(z), AdamParams.adam((float) config.lr()));
         // F0 and x_prev_0 are DragDiffusion's no-grad evaluation at init_code; iteration 0 evaluates the same latent
         // with the same ops, so they are taken (detached) from it: one UNet forward less, and x_prev − x_prev_0 is
         // exactly 0 at iteration 0 by construction (the README's condition for a zero mask-term gradient there).
@@ -194,8 +194,8 @@ public final class DragLoop {
             Tensor grad = z.grad();
             if (grad == null) throw new IllegalStateException("drag: no gradient reached the latent (the UNet's forward was not recorded)");
             Tensor gradCpu = tensors ? cpu(grad) : null;
-            placement.ops().adamStep(z, grad, m, v, i + 1, adam);
-            z.setGrad(null);
+            adam.step();
+            adam.zeroGrad();
             done = i + 1;
             DragIteration.Tensors ts = tensors ? new DragIteration.Tensors(latentIn, cpu(z), gradCpu, cpu(e.featRaw()), cpu(e.features()),
                     cpu(e.eps()), cpu(xPrev), f0Patches, f1Patches, windows) : null;

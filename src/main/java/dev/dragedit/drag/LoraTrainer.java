@@ -8,6 +8,7 @@ import dev.dragedit.models.sd.DdimScheduler;
 import dev.dragedit.models.sd.Posterior;
 import dev.dragedit.models.sd.UNet2DConditionModel;
 import dev.dragedit.ops.AdamParams;
+import dev.dragedit.optim.Adam;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
 
@@ -93,15 +94,9 @@ public final class LoraTrainer {
         Lora lora = Lora.create(unet, cfg.rank(), cfg.alpha(), cfg.seed());
         lora.attach();
         List<Tensor> params = lora.parameters();
-        // AdamW moments where the parameters live (optim/Adam allocates them on the CPU, which a device run cannot use).
-        Tensor[] m = new Tensor[params.size()], v = new Tensor[params.size()];
-        for (int i = 0; i < params.size(); i++) {
-            params.get(i).requiresGrad(true);
-            m[i] = pl.place(Tensor.zeros(params.get(i).shape()));
-            v[i] = pl.place(Tensor.zeros(params.get(i).shape()));
-        }
+        for (Tensor p : params) p.requiresGrad(true);
         Functional f = new Functional(pl.ops());
-        AdamParams hp = cfg.adamW();
+        Adam adamW = new Adam(pl.ops(), params, cfg.adamW());
         // One generator for the data (the training seed decides the adapters' init and the data alike, as set_seed(0) does).
         SplittableRandom rng = new SplittableRandom(cfg.seed() ^ 0x5DEECE66DL);
         try {
@@ -116,11 +111,8 @@ public final class LoraTrainer {
                     lossSum += l.toCpu().item();
                     Tape.backward(cfg.batchSize() == 1 ? l : f.scale(l, 1f / cfg.batchSize()));
                 }
-                for (int i = 0; i < params.size(); i++) {
-                    Tensor p = params.get(i);
-                    if (p.grad() != null) pl.ops().adamStep(p, p.grad(), m[i], v[i], step, hp);
-                    p.setGrad(null);
-                }
+                adamW.step();
+                adamW.zeroGrad();
                 if (listener != null) listener.step(step, cfg.steps(), (float) (lossSum / cfg.batchSize()));
             }
         } catch (RuntimeException e) {
