@@ -117,6 +117,11 @@ public final class ForwardCommand implements Callable<Integer> {
         /** Reads the inputs from {@code in}, runs the model, returns the outputs in file order. */
         abstract Map<String, Tensor> run(Inputs in, Placement placement, Functional f, Path modelDir) throws IOException;
 
+        /** The VAE of --model, or random weights of --random-weights. */
+        AutoencoderKL vae(Path modelDir, Placement placement) {
+            return modelDir != null ? SdModels.loadVae(modelDir, placement, variant) : SdModels.randomVae(source.random, seed, placement);
+        }
+
         @Override
         public Integer call() throws IOException {
             if (source.model == null && !loras.isEmpty())
@@ -248,6 +253,15 @@ public final class ForwardCommand implements Callable<Integer> {
 
     // ---------------------------------------------------------------------------------------------- vae
 
+    /** The input tensor name, which must be [batch ≥ 1, channels, height ≥ 1, width ≥ 1]. */
+    private static Tensor nchw(Inputs in, String name, int channels) throws IOException {
+        String shape = "[batch, " + channels + ", height, width]";
+        Tensor t = in.floats(name, shape);
+        int[] s = t.shape();
+        if (s.length != 4 || s[0] < 1 || s[1] != channels || s[2] < 1 || s[3] < 1) throw in.badShape(name, t, shape);
+        return t;
+    }
+
     private static VaeConfig vaeConfig(Path modelDir, String random) {
         return modelDir != null ? VaeConfig.from(ModelConfig.read(SdModels.componentDir(modelDir, SdModels.VAE).resolve("config.json")))
                 : SdModels.vaeConfig(random);
@@ -260,13 +274,8 @@ public final class ForwardCommand implements Callable<Integer> {
 
         @Override
         Map<String, Tensor> run(Inputs in, Placement placement, Functional f, Path modelDir) throws IOException {
-            VaeConfig cfg = vaeConfig(modelDir, source.random);
-            String shape = "[batch, " + cfg.inChannels() + ", height, width]";
-            Tensor x = in.floats("x", shape);
-            int[] s = x.shape();
-            if (s.length != 4 || s[0] < 1 || s[1] != cfg.inChannels() || s[2] < 1 || s[3] < 1) throw in.badShape("x", x, shape);
-            AutoencoderKL vae = modelDir != null ? SdModels.loadVae(modelDir, placement, variant) : SdModels.randomVae(source.random, seed, placement);
-            Posterior p = vae.encode(f, placement.input(x));
+            Tensor x = nchw(in, "x", vaeConfig(modelDir, source.random).inChannels());
+            Posterior p = vae(modelDir, placement).encode(f, placement.input(x));
             Map<String, Tensor> outs = new LinkedHashMap<>();
             outs.put("posterior_mean", p.mean());
             outs.put("posterior_logvar", p.logvar());
@@ -281,14 +290,9 @@ public final class ForwardCommand implements Callable<Integer> {
 
         @Override
         Map<String, Tensor> run(Inputs in, Placement placement, Functional f, Path modelDir) throws IOException {
-            VaeConfig cfg = vaeConfig(modelDir, source.random);
-            String shape = "[batch, " + cfg.latentChannels() + ", height, width]";
-            Tensor z = in.floats("z", shape);
-            int[] s = z.shape();
-            if (s.length != 4 || s[0] < 1 || s[1] != cfg.latentChannels() || s[2] < 1 || s[3] < 1) throw in.badShape("z", z, shape);
-            AutoencoderKL vae = modelDir != null ? SdModels.loadVae(modelDir, placement, variant) : SdModels.randomVae(source.random, seed, placement);
+            Tensor z = nchw(in, "z", vaeConfig(modelDir, source.random).latentChannels());
             Map<String, Tensor> outs = new LinkedHashMap<>();
-            outs.put("decoded", vae.decode(f, placement.input(z)));
+            outs.put("decoded", vae(modelDir, placement).decode(f, placement.input(z)));
             return outs;
         }
     }
