@@ -10,11 +10,12 @@ import java.util.TreeMap;
  */
 final class Allocations {
     private final TreeMap<Long, Long> live = new TreeMap<>();
-    private long bytesLive;
+    private long bytesLive, bytesPeak;
 
     synchronized void add(long ptr, long bytes) {
         live.put(ptr, bytes);
         bytesLive += bytes;
+        bytesPeak = Math.max(bytesPeak, bytesLive);
     }
 
     /** Forgets ptr and returns its size; IllegalArgumentException when ptr is not a live allocation's base. */
@@ -52,4 +53,10 @@ final class Allocations {
     synchronized int count() { return live.size(); }
 
     synchronized long bytesLive() { return bytesLive; }
+
+    /** The most bytes live at once since creation or the last {@link #resetPeak}. */
+    synchronized long bytesPeak() { return bytesPeak; }
+
+    /** Starts a new peak measurement from the bytes live now. */
+    synchronized void resetPeak() { bytesPeak = bytesLive; }
 }

@@ -241,6 +241,12 @@ public final class CudaDevice implements KernelDevice {
 
     @Override public String name() { return name; }
 
+    @Override public long bytesInUse() { return live.bytesLive(); }
+
+    @Override public long peakBytesInUse() { return live.bytesPeak(); }
+
+    @Override public void resetPeakBytes() { live.resetPeak(); }
+
     @Override public boolean emulated() { return false; }
 
     public int ordinal() { return ordinal; }

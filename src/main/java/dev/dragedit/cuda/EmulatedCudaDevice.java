@@ -29,6 +29,12 @@ public final class EmulatedCudaDevice implements KernelDevice {
 
     @Override public String name() { return "CUDA emulation on the CPU (" + kernels.size() + " kernels)"; }
 
+    @Override public long bytesInUse() { return live.bytesLive(); }
+
+    @Override public long peakBytesInUse() { return live.bytesPeak(); }
+
+    @Override public void resetPeakBytes() { live.resetPeak(); }
+
     @Override public boolean emulated() { return true; }
 
     /** Where the native library was loaded from. */

@@ -23,6 +23,15 @@ public interface KernelDevice extends dev.dragedit.tensor.Device, AutoCloseable 
 
     void free(long ptr);
 
+    /** Bytes in live buffers now (what tensors hold; a caching pool may reserve more from the driver). */
+    long bytesInUse();
+
+    /** The most bytes in live buffers at once since the device opened or the last {@link #resetPeakBytes}. */
+    long peakBytesInUse();
+
+    /** Starts a new peak measurement (for one phase of a run) from the bytes in use now. */
+    void resetPeakBytes();
+
     /** Copies src[off, off+n) to the device at dst. */
     void copyIn(long dst, float[] src, int off, int n);
 
