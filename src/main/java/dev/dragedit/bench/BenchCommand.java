@@ -14,11 +14,14 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
         synopsisSubcommandLabel = "BENCHMARK",
-        description = {"Run a benchmark (cpu, jmh, kernels, unet).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
+        description = {"Run a benchmark (cpu, jmh, kernels, unet, edit).", "bench cpu appends one JSON line per run to docs/perf/cpu.jsonl;",
                 "bench jmh runs the JMH micro-benchmarks of the CPU kernels;",
-                "bench kernels times every CUDA kernel (GPU or emulation), one JSON line per kernel and case in docs/perf/kernels.jsonl."},
+                "bench kernels times every CUDA kernel (GPU or emulation), one JSON line per kernel and case in docs/perf/kernels.jsonl;",
+                "bench unet times one UNet forward side by side with diffusers;",
+                "bench edit times a whole DragDiffusion edit per phase, with peak memory (docs/perf/edit.jsonl on a GPU)."},
         commandListHeading = "%nBenchmarks:%n",
-        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class, KernelBenchCommand.class, UnetBenchCommand.class})
+        subcommands = {CpuBenchCommand.class, JmhBenchCommand.class, KernelBenchCommand.class, UnetBenchCommand.class,
+                EditBenchCommand.class})
 public final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

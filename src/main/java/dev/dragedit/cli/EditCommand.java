@@ -15,6 +15,11 @@ import dev.dragedit.models.sd.SdModels;
 import dev.dragedit.models.sd.StableDiffusion;
 import dev.dragedit.tensor.DType;
 import dev.dragedit.tensor.Tensor;
+import dev.dragedit.bench.UnetBench;
+import dev.dragedit.cuda.KernelDevice;
+import dev.dragedit.video.Overlay;
+import dev.dragedit.video.VideoWriter;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,12 +28,19 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.Callable;
 
 /**
@@ -46,13 +58,17 @@ import java.util.concurrent.Callable;
 public final class EditCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR|FILE", description = "A Stable Diffusion folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/).")
+    @Option(names = "--spec", paramLabel = "EDIT.json",
+            description = "Inputs and parameters as JSON (the fields are these options' names in snake_case; an edit's sidecar replays it). Options given here win.")
+    Path specFile;
+
+    @Option(names = "--model", paramLabel = "DIR|FILE", description = "A Stable Diffusion folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/).")
     Path model;
 
-    @Option(names = "--image", required = true, paramLabel = "IN.png", description = "The image to edit (PNG or JPEG, any size; never modified).")
+    @Option(names = "--image", paramLabel = "IN.png", description = "The image to edit (PNG or JPEG, any size; never modified).")
     Path image;
 
-    @Option(names = "--drag", required = true, paramLabel = "x1,y1:x2,y2",
+    @Option(names = "--drag", paramLabel = "x1,y1:x2,y2",
             description = "A handle (x1, y1) and its target (x2, y2) in image pixels; repeat for several.")
     List<String> drags;
 
@@ -62,8 +78,15 @@ public final class EditCommand implements Callable<Integer> {
     @Option(names = "--prompt", defaultValue = "", paramLabel = "TEXT", description = "What the image shows (default: empty).")
     String prompt;
 
-    @Option(names = "--out", required = true, paramLabel = "OUT.png", description = "The edited image (.png, .jpg or .jpeg).")
+    @Option(names = "--out", paramLabel = "OUT.png", description = "The edited image (.png, .jpg or .jpeg).")
     Path out;
+
+    @Option(names = "--video", paramLabel = "OUT.gif|OUT.mp4",
+            description = "Also write the drag as an animation: the input, one preview per drag iteration (VAE decode of the predicted clean latent), the result; handles red, targets blue. MP4 needs ffmpeg.")
+    Path video;
+
+    @Option(names = "--video-fps", defaultValue = "8", paramLabel = "FPS", description = "Frames per second of --video (default ${DEFAULT-VALUE}).")
+    double videoFps;
 
     @Option(names = "--lora-steps", defaultValue = "80", paramLabel = "N", description = "LoRA training steps (default ${DEFAULT-VALUE}; 0 skips the LoRA).")
     int loraSteps;
@@ -83,15 +106,36 @@ public final class EditCommand implements Callable<Integer> {
     @Option(names = "--variant", paramLabel = "NAME", description = "Weights file variant, e.g. fp16.")
     String variant;
 
+    /** Side of the video frames' shorter edge at least (small images are scaled up so points and arrows show). */
+    static final int VIDEO_MIN_SIDE = 256;
+
     @Override
     public Integer call() throws IOException {
         // Arguments and inputs first, all of them, so that a mistake costs no model loading.
+        mergeSpec();
+        if (model == null) throw usage("--model is required (on the command line or in --spec)");
+        if (image == null) throw usage("--image is required (on the command line or in --spec)");
+        if (out == null) throw usage("--out is required (on the command line or in --spec)");
+        if (drags == null || drags.isEmpty()) throw usage("at least one --drag x1,y1:x2,y2 is required (on the command line or in --spec)");
         String outName = out.getFileName().toString().toLowerCase(Locale.ROOT);
         if (!outName.endsWith(".png") && !outName.endsWith(".jpg") && !outName.endsWith(".jpeg"))
             throw usage("--out " + out + ": the image name must end in .png, .jpg or .jpeg");
         if (loraSteps < 0) throw usage("--lora-steps " + loraSteps + ": must be ≥ 0");
         if (steps < 0) throw usage("--steps " + steps + ": must be ≥ 0");
         if (inferenceSteps > 1000) throw usage("--inference-steps " + inferenceSteps + ": at most 1000 (the scheduler's training timesteps)");
+        if (!(videoFps > 0 && videoFps <= 100)) throw usage("--video-fps " + videoFps + ": expected a number in (0, 100]");
+        if (video != null) {
+            try {
+                VideoWriter.check(video);
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+            if (video.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize()))
+                throw usage("--video " + video + " and --out name the same file");
+        }
+        Path sidecar = sidecarOf(out);
+        if (sidecar.toAbsolutePath().normalize().equals(image.toAbsolutePath().normalize()))
+            throw usage("--out " + out + ": its sidecar " + sidecar + " would overwrite the input image");
         double[][] points = new double[2 * drags.size()][];
         for (int i = 0; i < drags.size(); i++) {
             double[][] pair = parseDrag(drags.get(i));
@@ -128,8 +172,19 @@ public final class EditCommand implements Callable<Integer> {
             throw usage(e.getMessage().replace("inversion: ", "--inference-steps/--strength: "));
         }
 
+        // The model's identity, hashed while the edit runs.
+        ExecutorService hasher = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "dragedit-model-hash");
+            t.setDaemon(true);
+            return t;
+        });
+        Future<ModelHash> hash = hasher.submit(() -> ModelHash.of(modelDir, variant));
+        hasher.shutdown();
+
         Engine engine = Main.engine(spec);
-        Placement placement = engine.onCpu() ? Placement.cpu() : Placement.on(engine.device().orElseThrow(), DType.F32);
+        Optional<KernelDevice> dev = engine.device();
+        dev.ifPresent(KernelDevice::resetPeakBytes);
+        Placement placement = engine.onCpu() ? Placement.cpu() : Placement.on(dev.orElseThrow(), DType.F32);
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         StableDiffusion sd = StableDiffusion.load(modelDir, placement, variant);
@@ -137,27 +192,177 @@ public final class EditCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "edit: %s %s, %d drag(s), model %s on %s (loaded in %.2f s)%n", image, img.size(), drags.size(), modelDir,
                 engine.description(), loadSeconds);
         o.flush();
-        DragDiffusion.Result r = DragDiffusion.run(sd, req, new DragDiffusion.Listener() {
-            long start = System.nanoTime();
 
-            @Override public void phase(String name, String detail) {
-                o.printf(Locale.ROOT, "edit: %s: %s (%.2f s)%n", name, detail, (System.nanoTime() - start) / 1e9);
-                o.flush();
+        Outputs outputs = new Outputs(out, sidecar, video);
+        Thread onInterrupt = new Thread(outputs::abort, "dragedit-edit-abort");
+        Runtime.getRuntime().addShutdownHook(onInterrupt);
+        try {
+            VideoWriter vw = video == null ? null : VideoWriter.open(video, videoFps);
+            outputs.video = vw;
+            double[][] targetsXy = new double[drags.size()][], handlesXy = new double[drags.size()][];
+            for (int k = 0; k < drags.size(); k++) {
+                handlesXy[k] = points[2 * k];
+                targetsXy[k] = points[2 * k + 1];
             }
+            if (vw != null) vw.add(frame(img, handlesXy, targetsXy));
+            Map<String, Double> phasePeakMib = new LinkedHashMap<>();
+            DragDiffusion.Result r = DragDiffusion.run(sd, req, new DragDiffusion.Listener() {
+                final long start = System.nanoTime();
+                String current = "load";
 
-            @Override public void loraStep(int step, int n, float loss) {
-                if (step % 10 == 0 || step == n) o.printf(Locale.ROOT, "edit: lora step %d/%d, loss %.5f%n", step, n, loss);
+                @Override public void phase(String name, String detail) {
+                    notePeak();
+                    current = name;
+                    o.printf(Locale.ROOT, "edit: %s: %s (%.2f s)%n", name, detail, (System.nanoTime() - start) / 1e9);
+                    o.flush();
+                }
+
+                void notePeak() {
+                    dev.ifPresent(d -> {
+                        phasePeakMib.put(current, d.peakBytesInUse() / 1048576.0);
+                        d.resetPeakBytes();
+                    });
+                }
+
+                @Override public void loraStep(int step, int n, float loss) {
+                    if (step % 10 == 0 || step == n) {
+                        o.printf(Locale.ROOT, "edit: lora step %d/%d, loss %.5f%n", step, n, loss);
+                        o.flush();
+                    }
+                }
+
+                @Override public void iteration(DragIteration it, double maxDistance) {
+                    o.printf(Locale.ROOT, "edit: drag iteration %d/%d, loss %.6f, max handle distance %.2f%n", it.index() + 1, steps, it.loss(), maxDistance);
+                    o.flush();
+                }
+
+                @Override public boolean wantsPreviews() { return vw != null; }
+
+                @Override public void preview(int index, double[][] hXy, Images.Rgb frame) {
+                    try {
+                        vw.add(frame(frame, hXy, targetsXy));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("--video " + video + ": " + e.getMessage(), e);
+                    }
+                }
+            });
+            dev.ifPresent(d -> phasePeakMib.put("decode", Math.max(phasePeakMib.getOrDefault("decode", 0.0), d.peakBytesInUse() / 1048576.0)));
+            double[][] finalXy = new double[r.handles().size()][];
+            for (int k = 0; k < finalXy.length; k++)
+                finalXy[k] = DragDiffusion.toImageXy(r.handles().get(k), r.supH(), r.supW(), img.height(), img.width());
+            if (vw != null) vw.add(frame(r.image(), finalXy, targetsXy));
+
+            ModelHash mh;
+            try {
+                mh = hash.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("edit: interrupted while hashing the model", e);
+            } catch (ExecutionException e) {
+                throw new IOException("edit: hashing the model's files failed: " + e.getCause().getMessage(), e.getCause());
             }
+            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            ObjectNode side = sidecar(json, engine, modelDir, img, points, r, loadSeconds, mh, phasePeakMib, vw, finalXy, t0);
+            byte[] sideBytes = json.writeValueAsBytes(side);
 
-            @Override public void iteration(DragIteration it, double maxDistance) {
-                o.printf(Locale.ROOT, "edit: drag iteration %d/%d, loss %.6f, max handle distance %.2f%n", it.index() + 1, steps, it.loss(), maxDistance);
-                o.flush();
+            // All or nothing: the video, the image, then the sidecar; a failure removes what this run wrote.
+            if (vw != null) {
+                vw.finish();
+                outputs.written.add(video);
             }
-        });
+            Images.write(out, r.image());
+            outputs.written.add(out);
+            writeAtomically(sidecar, sideBytes);
+            outputs.written.add(sidecar);
+            outputs.done = true;
+            o.printf(Locale.ROOT, "edit: wrote %s (%s)%s and %s; %d drag iteration(s), final distances %s, %.2f s%n", out, r.image().size(),
+                    vw == null ? "" : ", " + video + " (" + vw.frames() + " frames)", sidecar,
+                    r.iterations(), java.util.Arrays.toString(r.distances()), (System.nanoTime() - t0) / 1e9);
+            return Main.EXIT_OK;
+        } finally {
+            if (!outputs.done) outputs.abort();
+            try {
+                Runtime.getRuntime().removeShutdownHook(onInterrupt);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down (Ctrl+C): the hook runs
+            }
+        }
+    }
 
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** What this run writes, so that a failure or Ctrl+C leaves none of it behind. */
+    private static final class Outputs {
+        final Path out, sidecar, videoPath;
+        final List<Path> written = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile VideoWriter video;
+        volatile boolean done;
+
+        Outputs(Path out, Path sidecar, Path videoPath) {
+            this.out = out;
+            this.sidecar = sidecar;
+            this.videoPath = videoPath;
+        }
+
+        /** Drops the unfinished video's temporary file and every output already moved into place. */
+        synchronized void abort() {
+            if (done) return;
+            VideoWriter v = video;
+            if (v != null) {
+                try {
+                    v.close();
+                } catch (Exception e) {
+                    // best effort while failing
+                }
+            }
+            for (Path p : written) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // best effort while failing
+                }
+            }
+            written.clear();
+        }
+    }
+
+    /** The spec file's fields, for every option not given on the command line. */
+    private void mergeSpec() {
+        if (specFile == null) return;
+        EditSpec s;
+        try {
+            s = EditSpec.read(specFile);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        CommandLine.ParseResult pr = spec.commandLine().getParseResult();
+        java.util.function.Predicate<String> cli = pr::hasMatchedOption;
+        if (!cli.test("--model") && s.model() != null) model = s.model();
+        if (!cli.test("--variant") && s.variant() != null) variant = s.variant();
+        if (!cli.test("--image") && s.image() != null) image = s.image();
+        if (!cli.test("--mask") && s.mask() != null) mask = s.mask();
+        if (!cli.test("--prompt") && s.prompt() != null) prompt = s.prompt();
+        if (!cli.test("--out") && s.out() != null) out = s.out();
+        if (!cli.test("--video") && s.video() != null) video = s.video();
+        if (!cli.test("--video-fps") && s.videoFps() != null) videoFps = s.videoFps();
+        if (!cli.test("--drag") && s.drags() != null) drags = s.drags();
+        if (!cli.test("--lora-steps") && s.loraSteps() != null) loraSteps = s.loraSteps();
+        if (!cli.test("--steps") && s.steps() != null) steps = s.steps();
+        if (!cli.test("--inference-steps") && s.inferenceSteps() != null) inferenceSteps = s.inferenceSteps();
+        if (!cli.test("--strength") && s.strength() != null) strength = s.strength();
+        if (!cli.test("--seed") && s.seed() != null) seed = s.seed();
+        Main.deviceDefault(spec, s.device(), "--spec " + specFile + ": \"device\"");
+    }
+
+    /** One video frame: the picture scaled up to at least {@link #VIDEO_MIN_SIDE}, handles red, targets blue, arrows. */
+    private static Images.Rgb frame(Images.Rgb picture, double[][] handlesXy, double[][] targetsXy) {
+        Images.Rgb big = Overlay.upscale(picture, VIDEO_MIN_SIDE);
+        return Overlay.drawPoints(big, handlesXy, targetsXy, (double) big.width() / picture.width());
+    }
+
+    private ObjectNode sidecar(ObjectMapper json, Engine engine, Path modelDir, Images.Rgb img, double[][] points, DragDiffusion.Result r,
+                               double loadSeconds, ModelHash mh, Map<String, Double> phasePeakMib, VideoWriter vw, double[][] finalXy, long t0) {
         ObjectNode side = json.createObjectNode();
         side.put("command", "dragedit edit");
+        side.put("dragedit_version", Main.buildVersion());
         side.put("model", modelDir.toString());
         side.put("image", image.toString());
         side.put("image_width", img.width());
@@ -191,9 +396,25 @@ public final class EditCommand implements Callable<Integer> {
         p.put("t", r.t());
         side.put("seed", seed);
         side.put("device", engine.description());
+        ObjectNode mhn = side.putObject("model_hash");
+        mhn.put("sha256", mh.sha256());
+        mhn.put("note", "SHA-256 of the sorted lines \"relative path  SHA-256 of the file\" of the files below");
+        ObjectNode files = mhn.putObject("files");
+        mh.files().forEach(files::put);
         ObjectNode times = side.putObject("phase_seconds");
         times.put("load", loadSeconds);
         for (Map.Entry<String, Double> e : r.phaseSeconds().entrySet()) times.put(e.getKey(), e.getValue());
+        ObjectNode mem = side.putObject("peak_memory");
+        double rss = UnetBench.peakRssMb();
+        if (Double.isNaN(rss)) mem.putNull("process_rss_mib"); else mem.put("process_rss_mib", rss);
+        mem.put("jvm_heap_max_mib", Runtime.getRuntime().maxMemory() / 1048576.0);
+        if (phasePeakMib.isEmpty()) mem.putNull("device_mib");
+        else {
+            mem.put("device_mib", phasePeakMib.values().stream().mapToDouble(Double::doubleValue).max().orElse(0));
+            ObjectNode per = mem.putObject("device_mib_by_phase");
+            phasePeakMib.forEach(per::put);
+        }
+        mem.put("note", "process_rss_mib: the process's peak resident set (VmHWM); device_mib: the most device memory held by live tensors at once");
         ArrayNode ll = side.putArray("lora_losses");
         r.loraLosses().forEach(ll::add);
         ArrayNode its = side.putArray("iterations");
@@ -208,24 +429,28 @@ public final class EditCommand implements Callable<Integer> {
         for (DragPoint q : r.targets()) tg.addArray().add(q.row()).add(q.col());
         ArrayNode fh = side.putArray("final_handles_rc");
         for (DragPoint h : r.handles()) fh.addArray().add(h.row()).add(h.col());
+        ArrayNode fxy = side.putArray("final_handles_xy");
+        for (double[] h : finalXy) fxy.addArray().add(h[0]).add(h[1]);
         ArrayNode fd = side.putArray("final_distances");
         for (double d : r.distances()) fd.add(d);
-        side.put("points_note", "handles_rc / targets_rc are (row, col) in supervision pixels (sup_res_h × sup_res_w)");
+        side.put("points_note", "handles_rc / targets_rc are (row, col) in supervision pixels (sup_res_h × sup_res_w); *_xy are image pixels");
         side.put("iterations_run", r.iterations());
         side.put("reached", r.reached());
+        if (vw != null) {
+            ObjectNode v = side.putObject("video");
+            v.put("path", video.toString());
+            v.put("frames", vw.frames());
+            v.put("fps", videoFps);
+            v.put("preview", DragDiffusion.PREVIEW);
+            v.put("frames_note", "the input, one preview per drag iteration, the result; handles red, targets blue");
+        } else side.putNull("video");
         side.put("total_seconds", (System.nanoTime() - t0) / 1e9);
-
-        Path sidecar = sidecarOf(out);
-        Images.write(out, r.image());
-        try {
-            writeAtomically(sidecar, json.writeValueAsBytes(side));
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(out); // no partial output: the image without its sidecar goes too
-            throw e;
-        }
-        o.printf(Locale.ROOT, "edit: wrote %s (%s) and %s; %d drag iteration(s), final distances %s, %.2f s%n", out, r.image().size(), sidecar,
-                r.iterations(), java.util.Arrays.toString(r.distances()), (System.nanoTime() - t0) / 1e9);
-        return Main.EXIT_OK;
+        // Every input and parameter, paths absolute: `dragedit edit --spec <this file>` replays the edit.
+        EditSpec replay = new EditSpec(modelDir.toAbsolutePath(), variant, image.toAbsolutePath(), mask == null ? null : mask.toAbsolutePath(), prompt,
+                out.toAbsolutePath(), video == null ? null : video.toAbsolutePath(), videoFps, List.copyOf(drags), loraSteps, steps, inferenceSteps,
+                strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT));
+        side.set("spec", replay.toJson(json));
+        return side;
     }
 
     /** out.png → out.json in the same folder. */

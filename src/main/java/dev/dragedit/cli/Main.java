@@ -118,6 +118,23 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /**
+     * The run's device from a command's own source (an edit spec's "device"), used only when {@code --device} was
+     * not given and before the engine opened; a value that does not parse is a usage error naming {@code what}.
+     */
+    static void deviceDefault(CommandSpec spec, String value, String what) {
+        if (value == null || !(spec.root().userObject() instanceof Main main)) return;
+        DeviceChoice d;
+        try {
+            d = DeviceChoice.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), what + ": " + e.getMessage());
+        }
+        synchronized (main) {
+            if (main.device == null && main.engine == null) main.device = d;
+        }
+    }
+
     private synchronized void resetRunOptions() {
         device = null;
         validate = false;

@@ -53,6 +53,26 @@ public final class DragDiffusion {
         default void phase(String name, String detail) {}
         default void loraStep(int step, int steps, float loss) {}
         default void iteration(DragIteration it, double maxDistance) {}
+
+        /** Whether to make {@link #preview}s (each costs a whole UNet pass, if the drag would skip it, and a VAE decode). */
+        default boolean wantsPreviews() { return false; }
+
+        /**
+         * Drag iteration {@code index}'s preview, {@link #PREVIEW}: at the input image's size, with the tracked handles
+         * {x, y} in its pixels ({@link #toImageXy}).
+         */
+        default void preview(int index, double[][] handlesXy, Images.Rgb frame) {}
+    }
+
+    /** What a preview shows (named in sidecars). */
+    public static final String PREVIEW = "VAE decode of pred_x0 = (z_t − √(1−ᾱ_t)·ε(z_t))/√ᾱ_t at each drag iteration's latent, resized to the input size";
+
+    /**
+     * A supervision-grid point (row, col) as {x, y} in the pixels of an image of h × w: the inverse of run_drag's
+     * (row, col) = round(y / h · sup_h, x / w · sup_w), without the rounding.
+     */
+    public static double[] toImageXy(DragPoint p, int supH, int supW, int h, int w) {
+        return new double[]{p.col() * w / supW, p.row() * h / supH};
     }
 
     /**
@@ -150,11 +170,26 @@ public final class DragDiffusion {
             List<DragPoint> targets = ht.get(1);
             scheduler.setTimesteps(req.inferenceSteps());
             DragLoop.Result drag = new DragLoop(sd.unet, scheduler, cfg).run(inv.invertCode(), text, inv.t(), ht.get(0), targets, interp,
-                    (it, latent) -> {
-                        trace.add(it);
-                        double max = 0;
-                        for (int k = 0; k < targets.size(); k++) max = Math.max(max, it.handles().get(k).distance(targets.get(k)));
-                        l.iteration(it, max);
+                    new DragListener() {
+                        @Override public void onIteration(DragIteration it, Tensor latent) {
+                            trace.add(it);
+                            double max = 0;
+                            for (int k = 0; k < targets.size(); k++) max = Math.max(max, it.handles().get(k).distance(targets.get(k)));
+                            l.iteration(it, max);
+                        }
+
+                        @Override public boolean wantsPrediction() { return l.wantsPreviews(); }
+
+                        @Override public void onPrediction(int index, List<DragPoint> handles, Tensor predX0) {
+                            Tensor px;
+                            try (Tape.Scope g = Tape.noGrad()) {
+                                px = sd.vae.decode(f, f.scale(predX0, 1f / Inversion.LATENT_SCALE)).toCpu();
+                            }
+                            if (h != h0 || w != w0) px = CpuOps.INSTANCE.resizeBilinear(px, h0, w0);
+                            double[][] xy = new double[handles.size()][];
+                            for (int k = 0; k < xy.length; k++) xy[k] = toImageXy(handles.get(k), cfg.supResH(), cfg.supResW(), h0, w0);
+                            l.preview(index, xy, Images.toPixels(px, true));
+                        }
                     });
             times.put("drag", secs(td));
 

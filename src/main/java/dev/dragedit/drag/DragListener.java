@@ -21,6 +21,19 @@ public interface DragListener {
     /** When the loop stops because every handle is within reach (before that iteration's loss): the tracked handles. */
     default void onReached(int index, List<DragPoint> handles) {}
 
+    /**
+     * Whether {@link #onPrediction} should be called; asking makes every iteration run the whole UNet (the noise
+     * prediction is otherwise skipped when there is no mask).
+     */
+    default boolean wantsPrediction() { return false; }
+
+    /**
+     * Each iteration, after point tracking and before its Adam step: the handles where tracking put them and the
+     * clean-latent estimate pred_x0 = (z − √(1−ᾱ_t)·ε)/√ᾱ_t at the iteration's latent (DragPipeline.step's pred_x0),
+     * off the tape, on the loop's device. Also called at the iteration where the loop stops on reaching the targets.
+     */
+    default void onPrediction(int index, List<DragPoint> handles, Tensor predX0) {}
+
     /** Whether {@link DragIteration#tensors()} should be filled (copies cost time and memory on large models). */
     default boolean wantsTensors() { return false; }
 

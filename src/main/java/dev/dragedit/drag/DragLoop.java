@@ -4,6 +4,7 @@ import dev.dragedit.autograd.Functional;
 import dev.dragedit.autograd.Tape;
 import dev.dragedit.models.nn.Placement;
 import dev.dragedit.models.sd.DdimScheduler;
+import dev.dragedit.models.sd.StepResult;
 import dev.dragedit.models.sd.UNet2DConditionModel;
 import dev.dragedit.models.sd.UNetOutput;
 import dev.dragedit.ops.AdamParams;
@@ -132,7 +133,8 @@ public final class DragLoop {
             }
         }
         boolean tensors = listener.wantsTensors();
-        boolean needEps = useMask || tensors;
+        boolean predictions = listener.wantsPrediction();
+        boolean needEps = useMask || tensors || predictions;
         float tf = t;
         Tensor ctx = placement.input(textEmbeddings);
 
@@ -149,7 +151,8 @@ public final class DragLoop {
         for (int i = 0; i < config.maxIterations(); i++) {
             Tensor latentIn = tensors ? cpu(z) : null;
             Eval e = evaluate(z, tf, ctx, needEps);
-            Tensor xPrev = needEps ? scheduler.dragStep(f, e.eps(), t, z).prev() : null;
+            StepResult step = needEps ? scheduler.dragStep(f, e.eps(), t, z) : null;
+            Tensor xPrev = step == null ? null : step.prev();
             if (i == 0) {
                 Tensor f0 = e.features().copy();
                 tracker = new PointTracker(f0, config.rP());
@@ -161,6 +164,7 @@ public final class DragLoop {
                 windows = tracker.track(e.features(), handlesIn, handles);
                 for (int k = 0; k < handles.size(); k++) handles.set(k, windows.get(k).result());
             }
+            if (predictions) listener.onPrediction(i, List.copyOf(handles), step.x0().copy());
             if (allReached(handles, targets)) {
                 listener.onReached(i, handles);
                 reached = true;

@@ -130,6 +130,21 @@ public final class Images {
         return new Rgb(h, w, px);
     }
 
+    /**
+     * The pixels as a {@link BufferedImage#TYPE_INT_RGB} image (for drawing on with Java2D, or for javax.imageio);
+     * {@link #fromBuffered} turns it back into the same pixels.
+     */
+    public static BufferedImage toBuffered(Rgb img) {
+        int w = img.width(), h = img.height();
+        byte[] px = img.pixels();
+        int[] argb = new int[w * h];
+        for (int i = 0; i < argb.length; i++)
+            argb[i] = (px[3 * i] & 0xff) << 16 | (px[3 * i + 1] & 0xff) << 8 | (px[3 * i + 2] & 0xff);
+        BufferedImage bi = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        bi.setRGB(0, 0, w, h, argb, 0, w);
+        return bi;
+    }
+
     /** Writes pixels as PNG (lossless), or JPEG when the name ends in .jpg/.jpeg; atomically (a temporary file, then a rename). */
     public static void write(Path file, Rgb img) throws IOException {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);

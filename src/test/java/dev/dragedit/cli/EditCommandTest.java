@@ -137,6 +137,76 @@ class EditCommandTest {
     }
 
     @Test
+    void writesAVideoAndASidecarThatReplaysTheEditExactly(@TempDir Path tmp) throws IOException {
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Path in = tmp.resolve("in.png");
+        Images.write(in, picture(64, 64));
+        Path out = tmp.resolve("a/out.png"), gif = tmp.resolve("a/drag.gif");
+        // A handle in the last pixel column (supervision column 32 → clamped to 31) drags left along the edge, where
+        // the reference's motion patch would leave the grid.
+        ForwardCommandTest.Run r = edit("--model", sd.toString(), "--image", in.toString(), "--drag", "63,40:50,40", "--drag", "20,63:20,50",
+                "--out", out.toString(), "--video", gif.toString(), "--lora-steps", "1", "--steps", "2", "--inference-steps", "4",
+                "--strength", "0.5", "--seed", "3");
+        assertEquals(0, r.code(), r.out() + r.err());
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("a/out.json").toFile());
+        int its = j.get("iterations_run").asInt();
+        JsonNode v = j.get("video");
+        assertEquals(gif.toString(), v.get("path").asText());
+        assertTrue(v.get("preview").asText().contains("pred_x0"), v.toPrettyString());
+        // The input, one preview per drag iteration evaluated (the stopping one too), the result.
+        int frames = v.get("frames").asInt();
+        assertTrue(frames >= its + 2 && frames <= its + 3, frames + " frames for " + its + " iterations");
+        javax.imageio.ImageReader reader = javax.imageio.ImageIO.getImageReadersByFormatName("gif").next();
+        try (javax.imageio.stream.ImageInputStream s = javax.imageio.ImageIO.createImageInputStream(gif.toFile())) {
+            reader.setInput(s);
+            assertEquals(frames, reader.getNumImages(true));
+            assertEquals(256, reader.getWidth(0)); // 64×64 scaled up ×4 so the points show
+        }
+        assertEquals(64, j.get("model_hash").get("sha256").asText().length());
+        assertTrue(j.get("model_hash").get("files").has("unet/diffusion_pytorch_model.safetensors"), j.get("model_hash").toPrettyString());
+        assertTrue(j.get("peak_memory").get("process_rss_mib").asDouble() > 0, j.get("peak_memory").toPrettyString());
+        assertEquals(2, j.get("final_handles_xy").size());
+
+        // Replay from the sidecar, to another image: the same pixels.
+        Path again = tmp.resolve("b/again.png");
+        ForwardCommandTest.Run r2 = edit("--spec", tmp.resolve("a/out.json").toString(), "--out", again.toString());
+        assertEquals(0, r2.code(), r2.out() + r2.err());
+        assertTrue(java.util.Arrays.equals(Images.read(out).pixels(), Images.read(again).pixels()), "the replay gives the same image");
+        JsonNode j2 = new ObjectMapper().readTree(tmp.resolve("b/again.json").toFile());
+        assertEquals(j.get("model_hash").get("sha256").asText(), j2.get("model_hash").get("sha256").asText());
+        assertEquals(j.get("iterations").toString(), j2.get("iterations").toString());
+        assertEquals(gif.toAbsolutePath().toString(), j2.get("video").get("path").asText()); // the spec's video, rewritten
+    }
+
+    @Test
+    void aSpecFileCarriesTheFieldsAndTheCommandLineWins(@TempDir Path tmp) throws IOException {
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Images.write(tmp.resolve("in.png"), picture(64, 64));
+        Path spec = Files.writeString(tmp.resolve("edit.json"), "{\"model\": \"" + sd.toString().replace("\\", "\\\\") + "\", \"image\": \"in.png\","
+                + " \"drags\": [[[20, 32], [30, 32]], {\"handle_xy\": [40, 20], \"target_xy\": [40, 30]}], \"out\": \"spec-out.png\","
+                + " \"lora_steps\": 0, \"steps\": 5, \"inference_steps\": 2, \"strength\": 0.5, \"prompt\": \"a disc\", \"device\": \"cpu\"}");
+        ForwardCommandTest.Run r = ForwardCommandTest.run("edit", "--spec", spec.toString(), "--steps", "1");
+        assertEquals(0, r.code(), r.out() + r.err());
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("spec-out.json").toFile()); // relative to the spec's folder
+        assertEquals(1, j.get("parameters").get("drag_steps").asInt()); // the command line won
+        assertEquals(2, j.get("drags").size());
+        assertEquals("a disc", j.get("prompt").asText());
+        assertEquals("cpu", j.get("spec").get("device").asText());
+
+        Path typo = Files.writeString(tmp.resolve("typo.json"), "{\"stesp\": 3}");
+        ForwardCommandTest.Run bad = ForwardCommandTest.run("edit", "--spec", typo.toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("unknown field \"stesp\""), bad.err());
+        Path wrongType = Files.writeString(tmp.resolve("type.json"), "{\"steps\": \"many\"}");
+        ForwardCommandTest.Run bad2 = ForwardCommandTest.run("edit", "--spec", wrongType.toString());
+        assertEquals(2, bad2.code());
+        assertTrue(bad2.err().contains("\"steps\" is \"many\"; expected a whole number"), bad2.err());
+        ForwardCommandTest.Run none = ForwardCommandTest.run("edit", "--device", "cpu", "--image", "x.png");
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("--model is required"), none.err());
+    }
+
+    @Test
     void badInputsFailCleanlyWithoutOutput(@TempDir Path tmp) throws IOException {
         Path sd = ForwardCommandTest.sdFolder(tmp);
         Path in = tmp.resolve("in.png");
@@ -155,6 +225,9 @@ class EditCommandTest {
                 "--mask", smallMask.toString());
         expectFailure(tmp, 2, "not a Stable Diffusion folder", "--model", tmp.toString(), "--image", in.toString(), "--drag", "10,10:20,10");
         expectFailure(tmp, 2, "--steps -1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--steps", "-1");
+        expectFailure(tmp, 2, "expected a name ending in .gif or .mp4", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10",
+                "--video", tmp.resolve("drag.avi").toString());
+        assertFalse(Files.exists(tmp.resolve("drag.avi")));
     }
 
     private static void expectFailure(Path tmp, int code, String part, String... args) throws IOException {
