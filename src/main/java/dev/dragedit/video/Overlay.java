@@ -69,17 +69,19 @@ public final class Overlay {
      * A copy of img with the drag points drawn: for each pair i an arrow from handle i to target i (head at the
      * target), a red disc with a thin white ring at the handle and a blue disc at the target, targets on top. Points
      * are (x, y) in original-image pixels, multiplied by {@code scale} (the upscale factor) as the class comment says;
-     * the disc radius is max(3, min(w, h)/60) pixels of the drawn image. Null or empty arrays draw nothing.
+     * the disc radius is max(3, min(w, h)/60) pixels of the drawn image. Null or empty arrays draw nothing; null
+     * handles with targets draw the targets alone (an edit's result: where the points were meant to go).
      *
-     * @throws IllegalArgumentException when handles and targets differ in count, a point is not two finite numbers,
+     * @throws IllegalArgumentException when handles (not null) and targets differ in count, a point is not two finite numbers,
      *                                  or scale is not positive
      */
     public static Rgb drawPoints(Rgb img, double[][] handlesXy, double[][] targetsXy, double scale) {
         int nh = handlesXy == null ? 0 : handlesXy.length, nt = targetsXy == null ? 0 : targetsXy.length;
-        if (nh != nt) throw new IllegalArgumentException(nh + " handle points but " + nt + " target points; they come in pairs");
+        if (handlesXy != null && nh != nt) throw new IllegalArgumentException(nh + " handle points but " + nt + " target points; they come in pairs");
         if (!(scale > 0) || Double.isInfinite(scale)) throw new IllegalArgumentException("scale " + scale + " must be positive");
-        for (int i = 0; i < nh; i++) { checkPoint("handle", i, handlesXy[i]); checkPoint("target", i, targetsXy[i]); }
-        if (nh == 0) return new Rgb(img.height(), img.width(), img.pixels().clone());
+        for (int i = 0; i < nh; i++) checkPoint("handle", i, handlesXy[i]);
+        for (int i = 0; i < nt; i++) checkPoint("target", i, targetsXy[i]);
+        if (nt == 0) return new Rgb(img.height(), img.width(), img.pixels().clone());
 
         BufferedImage bi = Images.toBuffered(img);
         Graphics2D g = bi.createGraphics();
@@ -90,13 +92,13 @@ public final class Overlay {
             double r = Math.max(3, Math.min(img.width(), img.height()) / 60.0);
             double lw = Math.max(1.5, r / 2.5);          // arrow shaft width
             double ring = Math.max(1, r / 4);            // white ring around a handle
-            double[][] h = scaled(handlesXy, scale), t = scaled(targetsXy, scale);
+            double[][] h = nh == 0 ? new double[0][] : scaled(handlesXy, scale), t = scaled(targetsXy, scale);
             for (int i = 0; i < nh; i++) arrow(g, h[i][0], h[i][1], t[i][0], t[i][1], r, lw);
             for (int i = 0; i < nh; i++) {
                 disc(g, h[i][0], h[i][1], r + ring, Color.WHITE);
                 disc(g, h[i][0], h[i][1], r, HANDLE);
             }
-            for (int i = 0; i < nh; i++) disc(g, t[i][0], t[i][1], r, TARGET);
+            for (int i = 0; i < nt; i++) disc(g, t[i][0], t[i][1], r, TARGET);
         } finally {
             g.dispose();
         }

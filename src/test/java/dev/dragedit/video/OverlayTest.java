@@ -95,6 +95,12 @@ class OverlayTest {
         assertThrows(IllegalArgumentException.class, () -> Overlay.drawPoints(img, new double[][] {{1, 2}}, null, 1));
         assertThrows(IllegalArgumentException.class,
                 () -> Overlay.drawPoints(img, new double[][] {{1, Double.NaN}}, new double[][] {{1, 2}}, 1));
+        // Targets alone (an edit's result): a blue disc at the target, nothing else.
+        Rgb big = gradient(60, 60);
+        Rgb only = Overlay.drawPoints(big, null, new double[][] {{30, 30}}, 1);
+        assertEquals(0, only.get(30, 30, 0));
+        assertEquals(255, only.get(30, 30, 2));
+        assertColour(only, 5, 5, big.get(5, 5, 0), big.get(5, 5, 1), big.get(5, 5, 2));
     }
 
     @Test
