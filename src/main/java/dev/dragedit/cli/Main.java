@@ -242,6 +242,7 @@ public final class Main implements Callable<Integer> {
         cl.addSubcommand(new DragTraceCommand());
         cl.addSubcommand(new InvertCommand());
         cl.addSubcommand(new EditCommand());
+        cl.addSubcommand(new dev.dragedit.eval.EvalCommand());
         cl.addSubcommand(new CommandLine.HelpCommand());
         for (CommandProvider p : providers) {
             CommandLine parent = cl;

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * no timing is asserted): exit code, the table with the targets marked not applicable, one JSON line appended with
  * the per-phase keys; bad input is one message and a non-zero exit that writes nothing.
  */
-class EditBenchCommandTest {
+public class EditBenchCommandTest {
 
     private record Result(int code, String out, String err) {}
 
@@ -36,7 +36,12 @@ class EditBenchCommandTest {
     }
 
     /** A tiny SD folder: the fixtures' unet/vae/text encoder/tokenizer and DDIM scheduler (as ForwardCommandTest builds it). */
-    private static Path sdFolder(Path tmp) throws IOException {
+    static Path sdFolder(Path tmp) throws IOException {
+        return tinySdFolder(tmp);
+    }
+
+    /** A Stable Diffusion folder of the tiny fixtures (links), for tests of commands that load one. */
+    public static Path tinySdFolder(Path tmp) throws IOException {
         Path sd = tmp.resolve("sd-tiny");
         Files.createDirectories(sd.resolve("scheduler"));
         Files.createSymbolicLink(sd.resolve("unet"), Fixtures.require("unet-tiny/config.json").getParent().toAbsolutePath());

@@ -1,0 +1,268 @@
+package dev.dragedit.eval;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.dragedit.cli.Main;
+import dev.dragedit.drag.DragDiffusion;
+import dev.dragedit.drag.Images;
+import dev.dragedit.engine.Engine;
+import dev.dragedit.models.BundledModel;
+import dev.dragedit.models.nn.Placement;
+import dev.dragedit.models.sd.SdModels;
+import dev.dragedit.models.sd.StableDiffusion;
+import dev.dragedit.scenes.Detector;
+import dev.dragedit.tensor.DType;
+import dev.dragedit.tensor.Tensor;
+import dev.dragedit.video.Overlay;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code dragedit eval --suite synthetic}: "did the drag work?" as numbers. For each case of {@link SyntheticSuite}
+ * the object's centre is dragged to its target with DragDiffusion (the editable region as the mask, the caption as
+ * the prompt), and a colour detector that does not use the model ({@link Detector}) finds the object in the result:
+ * <ul>
+ * <li>MD: distance of the edited object's centre to the target, in pixels (a case where the object is not found
+ *     counts as failed: MD infinite, move ratio 0);</li>
+ * <li>move ratio: the object's displacement projected on the drag direction, over the drag distance;</li>
+ * <li>fidelity: PSNR and SSIM ({@link ImageMetrics}) outside the editable region against the ground truth (the scene
+ *     with the object rendered at the target);</li>
+ * <li>seconds per edit.</li>
+ * </ul>
+ * Prints a table and the summary next to the issue's targets (64×64: median MD ≤ 3 px, ≥ 80% of edits more than
+ * half-way, PSNR outside ≥ 25 dB); writes the JSON; {@code --report DIR} adds a PNG contact sheet (input with the
+ * drag, result with the target, ground truth).
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
+        description = {"Measure drag edits against ground truth: synthetic scenes, MD, move ratio, PSNR/SSIM outside the editable region.",
+                "Example: dragedit eval --suite synthetic --n 50 --report eval-report"})
+public final class EvalCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--suite", defaultValue = "synthetic", paramLabel = "synthetic", description = "The suite (default ${DEFAULT-VALUE}).")
+    String suite;
+
+    @Option(names = "--n", defaultValue = "50", paramLabel = "N", description = "Number of scenes (default ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--seed", defaultValue = "1000", paramLabel = "S", description = "Seed of the first scene (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--size", defaultValue = "64", paramLabel = "PX", description = "Scene width and height (default ${DEFAULT-VALUE}).")
+    int size;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "A Stable Diffusion folder (default: the bundled models/tiny).")
+    Path model;
+
+    @Option(names = "--lora-steps", defaultValue = "20", paramLabel = "N", description = "LoRA steps per edit (default ${DEFAULT-VALUE}).")
+    int loraSteps;
+
+    @Option(names = "--steps", defaultValue = "80", paramLabel = "N", description = "Drag iterations at most (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--inference-steps", defaultValue = "50", paramLabel = "N", description = "DDIM steps (default ${DEFAULT-VALUE}).")
+    int inferenceSteps;
+
+    @Option(names = "--no-mask", description = "Edit without the editable-region mask (fidelity is still measured outside it).")
+    boolean noMask;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Where the results go (default: eval-SUITE.json, or REPORT/eval.json with --report).")
+    Path json;
+
+    @Option(names = "--report", paramLabel = "DIR", description = "Also write DIR/contact-sheet.png (input and drag | result and target | ground truth).")
+    Path report;
+
+    /** One measured case. */
+    record Row(int index, long seed, String caption, double distance, double[] found, double md, double moveRatio, double psnr,
+               double ssim, double seconds, int iterations) {}
+
+    @Override
+    public Integer call() throws IOException {
+        if (!suite.equals("synthetic"))
+            throw new ParameterException(spec.commandLine(), "--suite " + suite + ": only 'synthetic' exists in this version");
+        if (n < 1) throw new ParameterException(spec.commandLine(), "--n " + n + ": must be ≥ 1");
+        if (size < 32 || size > 1024) throw new ParameterException(spec.commandLine(), "--size " + size + ": expected 32..1024");
+        if (loraSteps < 0 || steps < 0) throw new ParameterException(spec.commandLine(), "--lora-steps and --steps must be ≥ 0");
+        Path modelDir = model != null ? model : BundledModel.path();
+        if (!SdModels.isPipelineFolder(modelDir))
+            throw new ParameterException(spec.commandLine(), (model != null ? "--model " : "the bundled model ") + modelDir
+                    + " is not a Stable Diffusion folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/)");
+        Path jsonOut = json != null ? json : report != null ? report.resolve("eval.json") : Path.of("eval-" + suite + ".json");
+
+        PrintWriter out = spec.commandLine().getOut();
+        Engine engine = Main.engine(spec);
+        Placement placement = engine.onCpu() ? Placement.cpu() : Placement.on(engine.device().orElseThrow(), DType.F32);
+        StableDiffusion sd = StableDiffusion.load(modelDir, placement, null);
+        List<SyntheticSuite.Case> cases = SyntheticSuite.cases(n, seed, size);
+        out.printf(Locale.ROOT, "eval: %d synthetic scenes (%d×%d, seeds %d..%d), model %s on %s; LoRA %d steps, ≤ %d drag iterations, %d DDIM steps%s%n",
+                n, size, size, seed, seed + n - 1, modelDir, engine.description(), loraSteps, steps, inferenceSteps, noMask ? ", no mask" : "");
+        out.printf(Locale.ROOT, "%4s %-58s %6s %8s %6s %7s %6s %6s %5s%n", "case", "caption", "dist", "MD px", "moved", "PSNR", "SSIM", "s", "its");
+        out.flush();
+        List<Row> rows = new ArrayList<>();
+        List<Images.Rgb> results = new ArrayList<>();
+        for (SyntheticSuite.Case c : cases) {
+            Tensor mask = null;
+            if (!noMask) {
+                float[] m = new float[c.editable().length];
+                for (int i = 0; i < m.length; i++) m[i] = c.editable()[i] ? 255f : 0f;
+                mask = Tensor.of(m, size, size);
+            }
+            DragDiffusion.Request req = new DragDiffusion.Request(c.scene().image(), new double[][]{c.handlePixel(), c.targetPixel()}, mask,
+                    c.scene().caption(), loraSteps, steps, inferenceSteps, 0.7, c.seed());
+            long t0 = System.nanoTime();
+            DragDiffusion.Result r = DragDiffusion.run(sd, req, null);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            Row row = measure(c, r.image(), secs, r.iterations());
+            rows.add(row);
+            results.add(r.image());
+            out.printf(Locale.ROOT, "%4d %-58s %6.1f %8s %5.0f%% %7.2f %6.3f %6.1f %5d%n", c.index(), trim(c.scene().caption(), 58), row.distance(),
+                    Double.isFinite(row.md()) ? String.format(Locale.ROOT, "%.2f", row.md()) : "lost", 100 * row.moveRatio(), row.psnr(), row.ssim(),
+                    secs, row.iterations());
+            out.flush();
+        }
+        Summary s = Summary.of(rows, size);
+        out.printf(Locale.ROOT, "summary: median MD %.2f px (target ≤ %.1f), mean MD of found %.2f px, more than half-way %.0f%% (target ≥ 80%%), "
+                        + "objects lost %d, PSNR outside %.2f dB (target ≥ 25), SSIM outside %.3f, %.1f s per edit (median)%n",
+                s.medianMd(), s.mdTarget(), s.meanMdFound(), 100 * s.halfWay(), s.lost(), s.meanPsnr(), s.meanSsim(), s.medianSeconds());
+        out.printf(Locale.ROOT, "targets: MD %s, half-way %s, PSNR %s%n", s.medianMd() <= s.mdTarget() ? "met" : "missed",
+                s.halfWay() >= 0.8 ? "met" : "missed", s.meanPsnr() >= 25 ? "met" : "missed");
+
+        writeJson(jsonOut, modelDir, engine, rows, s);
+        out.println("eval: wrote " + jsonOut);
+        if (report != null) {
+            Path sheet = report.resolve("contact-sheet.png");
+            Images.write(sheet, contactSheet(cases, results));
+            out.println("eval: wrote " + sheet);
+        }
+        return Main.EXIT_OK;
+    }
+
+    static Row measure(SyntheticSuite.Case c, Images.Rgb edited, double secs, int iterations) {
+        double[] found = Detector.find(edited, c.object());
+        double dist = c.distance();
+        double md = Double.POSITIVE_INFINITY, ratio = 0;
+        if (found != null) {
+            md = Math.hypot(found[0] - c.targetX(), found[1] - c.targetY());
+            double ux = (c.targetX() - c.object().cx()) / dist, uy = (c.targetY() - c.object().cy()) / dist;
+            ratio = ((found[0] - c.object().cx()) * ux + (found[1] - c.object().cy()) * uy) / dist;
+        }
+        boolean[] outside = new boolean[c.editable().length];
+        for (int i = 0; i < outside.length; i++) outside[i] = !c.editable()[i];
+        return new Row(c.index(), c.seed(), c.scene().caption(), dist, found, md, ratio, ImageMetrics.psnr(edited, c.truth().image(), outside),
+                ImageMetrics.ssim(edited, c.truth().image(), outside), secs, iterations);
+    }
+
+    /** The suite's summary numbers; the MD target scales with the image (3 px at 64×64). */
+    record Summary(double medianMd, double mdTarget, double meanMdFound, double halfWay, int lost, double meanPsnr, double meanSsim,
+                   double medianSeconds) {
+        static Summary of(List<Row> rows, int size) {
+            double[] md = rows.stream().mapToDouble(Row::md).sorted().toArray();
+            double[] found = rows.stream().mapToDouble(Row::md).filter(Double::isFinite).toArray();
+            double[] secs = rows.stream().mapToDouble(Row::seconds).sorted().toArray();
+            return new Summary(median(md), 3.0 * size / 64, found.length == 0 ? Double.NaN : Arrays.stream(found).average().orElse(Double.NaN),
+                    rows.stream().filter(r -> r.moveRatio() > 0.5).count() / (double) rows.size(), md.length - found.length,
+                    rows.stream().mapToDouble(Row::psnr).map(p -> Math.min(p, 100)).average().orElse(Double.NaN),
+                    rows.stream().mapToDouble(Row::ssim).average().orElse(Double.NaN), median(secs));
+        }
+
+        private static double median(double[] sorted) {
+            int k = sorted.length;
+            return k % 2 == 1 ? sorted[k / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+        }
+    }
+
+    private void writeJson(Path file, Path modelDir, Engine engine, List<Row> rows, Summary s) throws IOException {
+        ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = m.createObjectNode();
+        root.put("command", "dragedit eval");
+        root.put("dragedit_version", Main.buildVersion());
+        root.put("suite", suite);
+        root.put("n", n);
+        root.put("seed", seed);
+        root.put("size", size);
+        root.put("model", modelDir.toString());
+        root.put("device", engine.description());
+        ObjectNode p = root.putObject("parameters");
+        p.put("lora_steps", loraSteps);
+        p.put("drag_steps", steps);
+        p.put("n_inference_step", inferenceSteps);
+        p.put("inversion_strength", 0.7);
+        p.put("mask", !noMask);
+        ObjectNode sn = root.putObject("summary");
+        sn.put("median_md_px", s.medianMd());
+        sn.put("md_target_px", s.mdTarget());
+        sn.put("mean_md_found_px", s.meanMdFound());
+        sn.put("more_than_half_way", s.halfWay());
+        sn.put("lost", s.lost());
+        sn.put("mean_psnr_outside_db", s.meanPsnr());
+        sn.put("mean_ssim_outside", s.meanSsim());
+        sn.put("median_seconds_per_edit", s.medianSeconds());
+        ArrayNode a = root.putArray("cases");
+        for (Row r : rows) {
+            ObjectNode c = a.addObject();
+            c.put("index", r.index());
+            c.put("seed", r.seed());
+            c.put("caption", r.caption());
+            c.put("distance_px", r.distance());
+            if (r.found() == null) c.putNull("found_xy"); else c.putArray("found_xy").add(r.found()[0]).add(r.found()[1]);
+            if (Double.isFinite(r.md())) c.put("md_px", r.md()); else c.putNull("md_px");
+            c.put("move_ratio", r.moveRatio());
+            c.put("psnr_outside_db", Double.isInfinite(r.psnr()) ? 100.0 : r.psnr());
+            c.put("ssim_outside", r.ssim());
+            c.put("seconds", r.seconds());
+            c.put("iterations", r.iterations());
+        }
+        Path abs = file.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+        try {
+            Files.write(tmp, m.writeValueAsBytes(root));
+            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** One row per case: input with the drag | result with the target | ground truth; each scaled ×2 (at least 128 px). */
+    static Images.Rgb contactSheet(List<SyntheticSuite.Case> cases, List<Images.Rgb> results) {
+        Images.Rgb sheet = null;
+        List<Images.Rgb> rows = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            SyntheticSuite.Case c = cases.get(i);
+            Images.Rgb a = Overlay.upscale(c.scene().image(), 128), b = Overlay.upscale(results.get(i), 128), t = Overlay.upscale(c.truth().image(), 128);
+            double k = (double) a.width() / c.scene().image().width();
+            double[][] h = {c.handlePixel()}, g = {c.targetPixel()};
+            rows.add(Overlay.sideBySide(Overlay.sideBySide(Overlay.drawPoints(a, h, g, k), Overlay.drawPoints(b, null, g, k), 4), t, 4));
+        }
+        // Stack the rows with a 4-pixel grey gap.
+        int w = rows.get(0).width(), gap = 4, hTotal = 0;
+        for (Images.Rgb r : rows) hTotal += r.height() + gap;
+        byte[] px = new byte[3 * w * (hTotal - gap)];
+        Arrays.fill(px, (byte) Overlay.GAP_GREY);
+        int y0 = 0;
+        for (Images.Rgb r : rows) {
+            System.arraycopy(r.pixels(), 0, px, 3 * w * y0, r.pixels().length);
+            y0 += r.height() + gap;
+        }
+        sheet = new Images.Rgb(hTotal - gap, w, px);
+        return sheet;
+    }
+
+    private static String trim(String s, int n) { return s.length() <= n ? s : s.substring(0, n - 1) + "…"; }
+}
