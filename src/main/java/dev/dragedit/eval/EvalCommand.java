@@ -89,7 +89,7 @@ public final class EvalCommand implements Callable<Integer> {
     Path report;
 
     /** One measured case. */
-    record Row(int index, long seed, String caption, double distance, double[] found, double md, double moveRatio, double psnr,
+    public record Row(int index, long seed, String caption, double distance, double[] found, double md, double moveRatio, double psnr,
                double ssim, double seconds, int iterations) {}
 
     @Override
@@ -153,7 +153,7 @@ public final class EvalCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
-    static Row measure(SyntheticSuite.Case c, Images.Rgb edited, double secs, int iterations) {
+    public static Row measure(SyntheticSuite.Case c, Images.Rgb edited, double secs, int iterations) {
         double[] found = Detector.find(edited, c.object());
         double dist = c.distance();
         double md = Double.POSITIVE_INFINITY, ratio = 0;
