@@ -243,6 +243,7 @@ public final class Main implements Callable<Integer> {
         cl.addSubcommand(new InvertCommand());
         cl.addSubcommand(new EditCommand());
         cl.addSubcommand(new dev.dragedit.eval.EvalCommand());
+        cl.addSubcommand(new dev.dragedit.train.TrainTinyCommand());
         cl.addSubcommand(new CommandLine.HelpCommand());
         for (CommandProvider p : providers) {
             CommandLine parent = cl;

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -48,15 +49,30 @@ import java.util.concurrent.Callable;
  * Prints a table and the summary next to the issue's targets (64×64: median MD ≤ 3 px, ≥ 80% of edits more than
  * half-way, PSNR outside ≥ 25 dB); writes the JSON; {@code --report DIR} adds a PNG contact sheet (input with the
  * drag, result with the target, ground truth).
+ * <p>
+ * {@code dragedit eval --suite dragbench DIR}: runs every sample of DragDiffusion's DragBench (DIR is
+ * drag_bench_data, or the drag_bench_evaluation folder holding it) and writes RES/CATEGORY/SAMPLE/dragged_image.png,
+ * the layout DragDiffusion's run_eval_similarity.py and run_eval_point_matching.py read through --eval_root; the
+ * scoring (LPIPS, CLIP similarity, DIFT mean distance) is theirs. Reading the samples' meta_data.pkl needs a
+ * {@link DragBenchReader}, which the weights converter module provides.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, versionProvider = Main.BuildVersion.class,
-        description = {"Measure drag edits against ground truth: synthetic scenes, MD, move ratio, PSNR/SSIM outside the editable region.",
-                "Example: dragedit eval --suite synthetic --n 50 --report eval-report"})
+        description = {"Measure drag edits against ground truth: synthetic scenes, MD, move ratio, PSNR/SSIM outside the editable region;",
+                "or run DragBench (DragDiffusion's benchmark) and write its results for the official evaluation scripts.",
+                "Example: dragedit eval --suite synthetic --n 50 --report eval-report",
+                "Example: dragedit eval --suite dragbench drag_bench_evaluation/drag_bench_data --model sd15 --lora-steps 80"})
 public final class EvalCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--suite", defaultValue = "synthetic", paramLabel = "synthetic", description = "The suite (default ${DEFAULT-VALUE}).")
+    @Option(names = "--suite", defaultValue = "synthetic", paramLabel = "synthetic|dragbench", description = "The suite (default ${DEFAULT-VALUE}).")
     String suite;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "--suite dragbench: the drag_bench_data folder (or the folder holding it).")
+    Path benchDir;
+
+    @Option(names = "--out-dir", paramLabel = "RES", description = "--suite dragbench: where CATEGORY/SAMPLE/dragged_image.png go "
+            + "(default: dragedit_res_LORA_0.7_STEPS next to drag_bench_data, as DragDiffusion names its results).")
+    Path outDir;
 
     @Option(names = "--n", defaultValue = "50", paramLabel = "N", description = "Number of scenes (default ${DEFAULT-VALUE}).")
     int n;
@@ -94,8 +110,11 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (suite.equals("dragbench")) return dragBench();
         if (!suite.equals("synthetic"))
-            throw new ParameterException(spec.commandLine(), "--suite " + suite + ": only 'synthetic' exists in this version");
+            throw new ParameterException(spec.commandLine(), "--suite " + suite + ": expected 'synthetic' or 'dragbench'");
+        if (benchDir != null || outDir != null)
+            throw new ParameterException(spec.commandLine(), "DIR and --out-dir belong to --suite dragbench");
         if (n < 1) throw new ParameterException(spec.commandLine(), "--n " + n + ": must be ≥ 1");
         if (size < 32 || size > 1024) throw new ParameterException(spec.commandLine(), "--size " + size + ": expected 32..1024");
         if (loraSteps < 0 || steps < 0) throw new ParameterException(spec.commandLine(), "--lora-steps and --steps must be ≥ 0");
@@ -150,6 +169,71 @@ public final class EvalCommand implements Callable<Integer> {
             Images.write(sheet, contactSheet(cases, results));
             out.println("eval: wrote " + sheet);
         }
+        return Main.EXIT_OK;
+    }
+
+    /** DragDiffusion's run_drag_diffusion.py seeds every edit with 42. */
+    static final long DRAGBENCH_SEED = 42;
+
+    private int dragBench() throws IOException {
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (benchDir == null)
+            throw new ParameterException(spec.commandLine(), "--suite dragbench needs DIR, the drag_bench_data folder of DragDiffusion's drag_bench_evaluation");
+        if (loraSteps < 0 || steps < 0) throw new ParameterException(spec.commandLine(), "--lora-steps and --steps must be ≥ 0");
+        if (inferenceSteps < 1) throw new ParameterException(spec.commandLine(), "--inference-steps " + inferenceSteps + ": must be ≥ 1");
+        var reader = DragBenchReader.find();
+        if (reader.isEmpty()) {
+            err.println("dragedit: eval --suite dragbench: no DragBench reader on the class path (it comes with the weights converter; run the full dragedit.jar)");
+            return Main.EXIT_FAILURE;
+        }
+        Path data = Files.isDirectory(benchDir.resolve("drag_bench_data")) ? benchDir.resolve("drag_bench_data") : benchDir;
+        List<DragBenchSample> samples;
+        try {
+            samples = reader.get().read(data);
+        } catch (IOException e) {
+            err.println("dragedit: eval --suite dragbench: " + e.getMessage());
+            return Main.EXIT_FAILURE;
+        }
+        Path modelDir = model != null ? model : BundledModel.path();
+        if (!SdModels.isPipelineFolder(modelDir))
+            throw new ParameterException(spec.commandLine(), (model != null ? "--model " : "the bundled model ") + modelDir
+                    + " is not a Stable Diffusion folder (unet/, vae/, text_encoder/, tokenizer/, scheduler/)");
+        long editSeed = spec.commandLine().getParseResult().hasMatchedOption("--seed") ? seed : DRAGBENCH_SEED;
+        Path res = (outDir != null ? outDir : data.toAbsolutePath().normalize().resolveSibling("dragedit_res_" + loraSteps + "_0.7_" + steps))
+                .toAbsolutePath().normalize();
+
+        Engine engine = Main.engine(spec);
+        Placement placement = engine.onCpu() ? Placement.cpu() : Placement.on(engine.device().orElseThrow(), DType.F32);
+        StableDiffusion sd = StableDiffusion.load(modelDir, placement, null);
+        out.printf(Locale.ROOT, "eval: DragBench, %d samples from %s, model %s on %s; LoRA %d steps, ≤ %d drag iterations, %d DDIM steps, strength 0.7, seed %d%n",
+                samples.size(), data, modelDir, engine.description(), loraSteps, steps, inferenceSteps, editSeed);
+        out.println("eval: results go to " + res);
+        out.flush();
+        double total = 0;
+        for (int i = 0; i < samples.size(); i++) {
+            DragBenchSample s = samples.get(i);
+            int h = s.image().height(), w = s.image().width();
+            Tensor mask = null;
+            if (s.mask() != null) {
+                float[] m = new float[h * w];
+                for (int k = 0; k < m.length; k++) m[k] = s.mask()[k] != 0 ? 255f : 0f;
+                mask = Tensor.of(m, h, w);
+            }
+            DragDiffusion.Request req = new DragDiffusion.Request(s.image(), s.points(), mask, s.prompt(), loraSteps, steps, inferenceSteps, 0.7, editSeed);
+            long t0 = System.nanoTime();
+            DragDiffusion.Result r = DragDiffusion.run(sd, req, null);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            total += secs;
+            Path file = res.resolve(s.category()).resolve(s.name()).resolve("dragged_image.png");
+            Images.write(file, r.image());
+            out.printf(Locale.ROOT, "[%d/%d] %s: %s, %d pair%s, %s, %d iterations, %.1f s → %s%n", i + 1, samples.size(), s.id(), s.image().size(),
+                    s.points().length / 2, s.points().length == 2 ? "" : "s", s.mask() == null ? "no mask" : "mask", r.iterations(), secs, res.relativize(file));
+            out.flush();
+        }
+        out.printf(Locale.ROOT, "eval: wrote %d dragged_image.png under %s (%.1f s per sample)%n", samples.size(), res, total / samples.size());
+        out.println("eval: score them with DragDiffusion's scripts, run from the folder holding drag_bench_data (drag_bench_evaluation/):");
+        out.println("  python run_eval_similarity.py --eval_root " + res);
+        out.println("  python run_eval_point_matching.py --eval_root " + res);
         return Main.EXIT_OK;
     }
 

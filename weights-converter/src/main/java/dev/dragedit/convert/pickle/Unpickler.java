@@ -78,6 +78,8 @@ public final class Unpickler {
     private final byte[] in;
     private final String source;
     private final Limits limits;
+    /** Off by default: only {@link #forNumpy} turns on the numpy-array globals (and turns off the torch ones). */
+    private final boolean numpy;
     private int pos;
     private final ArrayList<Object> stack = new ArrayList<>();
     private final ArrayList<Integer> marks = new ArrayList<>();
@@ -87,9 +89,24 @@ public final class Unpickler {
     public Unpickler(byte[] pickle, String source) { this(pickle, source, Limits.DEFAULT); }
 
     public Unpickler(byte[] pickle, String source, Limits limits) {
+        this(pickle, source, limits, false);
+    }
+
+    private Unpickler(byte[] pickle, String source, Limits limits, boolean numpy) {
         this.in = pickle;
         this.source = source;
         this.limits = limits;
+        this.numpy = numpy;
+    }
+
+    /**
+     * A VM for plain Python data holding numpy arrays (e.g. DragBench's meta_data.pkl, written by pickle.dump): the
+     * only globals allowed are those numpy's own pickling names to rebuild an ndarray, a dtype or a numpy scalar
+     * (numpy.core / numpy._core multiarray._reconstruct and scalar, numeric._frombuffer, numpy.ndarray, numpy.dtype)
+     * and collections.OrderedDict; arrays become {@link NdArray}. Torch globals and persistent ids are refused.
+     */
+    public static Unpickler forNumpy(byte[] pickle, String source, Limits limits) {
+        return new Unpickler(pickle, source, limits, true);
     }
 
     /** Runs the pickle to its STOP and returns the value it built. */
@@ -201,11 +218,16 @@ public final class Unpickler {
                 case 'b' -> { // BUILD: only the attribute state of a dict (state_dict()._metadata), which is dropped
                     Object state = pop(at);
                     Object target = peek(at);
+                    if (numpy && (target instanceof NdArray || target instanceof NpDType)) {
+                        buildNumpy(at, target, state);
+                        break;
+                    }
                     if (!(target instanceof Map) || !(state == null || state instanceof Map || state instanceof PyTuple))
                         throw failAt(at, "BUILD (setting the state of an object) is only allowed on a dict, found " + describe(target));
                 }
                 case 'Q' -> { // BINPERSID
                     Object pid = pop(at);
+                    if (numpy) throw failAt(at, "refused persistent id " + describe(pid) + " (a plain data pickle has none)");
                     push(at, persistent(at, pid));
                 }
                 case 0x81, 0x92 -> { // NEWOBJ, NEWOBJ_EX
@@ -230,6 +252,11 @@ public final class Unpickler {
 
     private PyGlobal global(int at, String module, String name) throws ConvertException {
         String q = module + "." + name;
+        if (numpy) {
+            if (!NUMPY_GLOBALS.contains(q) && !q.equals(ORDERED_DICT))
+                throw failAt(at, "refused global " + printable(q) + ": only numpy arrays, numpy scalars and plain containers may be rebuilt (nothing is executed)");
+            return new PyGlobal(module, name);
+        }
         boolean ok = q.equals(REBUILD_V2) || q.equals(REBUILD_PARAMETER) || q.equals(ORDERED_DICT)
                 || (module.equals("torch") && STORAGES.containsKey(name));
         if (!ok) throw failAt(at, "refused global " + printable(q) + ": only torch tensors, storages and plain containers may be rebuilt (nothing is executed)");
@@ -240,6 +267,7 @@ public final class Unpickler {
         if (!(callable instanceof PyGlobal g))
             throw failAt(at, "refused REDUCE of " + describe(callable) + ": only allowed torch/collections globals may be called");
         if (!(args instanceof PyTuple t)) throw failAt(at, "REDUCE of " + g + " expects an argument tuple, found " + describe(args));
+        if (numpy && !g.qualified().equals(ORDERED_DICT)) return reduceNumpy(at, g, t);
         switch (g.qualified()) {
             case ORDERED_DICT -> {
                 Map<Object, Object> m = new LinkedHashMap<>();
@@ -274,6 +302,193 @@ public final class Unpickler {
         if (!key.matches("[A-Za-z0-9_.-]{1,64}") || key.contains(".."))
             throw failAt(at, "storage key " + printable(key) + " is not a plain archive entry name");
         return new StorageRef(key, type, location, numel);
+    }
+
+    // ------------------------------------------------------------------ numpy arrays (forNumpy only)
+
+    static final java.util.Set<String> NUMPY_GLOBALS = java.util.Set.of(
+            "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+            "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+            "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
+            "numpy.ndarray", "numpy.dtype");
+    /** Largest array rebuilt: elements in all, and any one dimension. */
+    public static final long MAX_ARRAY_ELEMENTS = 64L << 20;
+    public static final int MAX_ARRAY_DIM = 16384;
+
+    /** A numpy dtype as numpy.dtype(code, False, True) and its BUILD state give it: kind, item size, byte order. */
+    public static final class NpDType {
+        final String code; // 'u1', 'b1', 'i8', 'f4', ...
+        char order = '<';
+
+        NpDType(String code) { this.code = code; }
+
+        public char kind() { return code.charAt(0); }
+        public int itemSize() { return Integer.parseInt(code.substring(1)); }
+        /** numpy's spelling, e.g. "uint8", "float32", "bool". */
+        public String name() {
+            return switch (kind()) {
+                case 'b' -> "bool";
+                case 'u' -> "uint" + 8 * itemSize();
+                case 'i' -> "int" + 8 * itemSize();
+                default -> "float" + 8 * itemSize();
+            };
+        }
+        @Override public String toString() { return name(); }
+    }
+
+    /**
+     * A numpy ndarray rebuilt from its pickle: dtype, shape and the element bytes in C order (a Fortran-ordered array
+     * is reordered on load). Filled by numpy's BUILD step; {@link #get} reads any element as a double.
+     */
+    public static final class NdArray {
+        private NpDType dtype;
+        private long[] shape;
+        private byte[] data; // C order, the dtype's byte order
+        private java.nio.ByteBuffer view;
+
+        public NpDType dtype() { check(); return dtype; }
+        public long[] shape() { check(); return shape.clone(); }
+        public int ndim() { check(); return shape.length; }
+        public long size() { check(); long n = 1; for (long d : shape) n *= d; return n; }
+
+        /** Element i (C order) as a double; bool gives 0 or 1, integers their value. */
+        public double get(long i) {
+            check();
+            int k = (int) i * dtype.itemSize();
+            return switch (dtype.code) {
+                case "b1" -> view.get(k) != 0 ? 1 : 0;
+                case "u1" -> view.get(k) & 0xff;
+                case "i1" -> view.get(k);
+                case "u2" -> view.getShort(k) & 0xffff;
+                case "i2" -> view.getShort(k);
+                case "u4" -> view.getInt(k) & 0xffffffffL;
+                case "i4" -> view.getInt(k);
+                case "u8", "i8" -> view.getLong(k);
+                case "f4" -> view.getFloat(k);
+                case "f8" -> view.getDouble(k);
+                default -> throw new IllegalStateException("dtype " + dtype.code);
+            };
+        }
+
+        private void check() {
+            if (data == null) throw new IllegalStateException("numpy array without its state (BUILD never ran)");
+        }
+
+        @Override public String toString() {
+            return data == null ? "ndarray(unbuilt)" : "ndarray(" + dtype + ", shape " + java.util.Arrays.toString(shape) + ")";
+        }
+    }
+
+    private static final java.util.Set<String> NUMPY_DTYPES = java.util.Set.of("b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8");
+
+    private Object reduceNumpy(int at, PyGlobal g, PyTuple t) throws ConvertException {
+        switch (g.name()) {
+            case "_reconstruct" -> { // _reconstruct(numpy.ndarray, (0,), b'b'): an empty array that BUILD fills
+                if (t.size() != 3 || !(t.get(0) instanceof PyGlobal cls) || !cls.qualified().equals("numpy.ndarray"))
+                    throw failAt(at, g + " expects (numpy.ndarray, shape, typecode), found " + describeTuple(t));
+                return new NdArray();
+            }
+            case "dtype" -> { // numpy.dtype(code, align=False, copy=True)
+                if (t.size() < 1 || !(t.get(0) instanceof String code)) throw failAt(at, "numpy.dtype expects a type code, found " + describeTuple(t));
+                if (!NUMPY_DTYPES.contains(code))
+                    throw failAt(at, "numpy dtype " + describe(code) + " is not supported (expected bool, (u)int8..64, float32 or float64)");
+                return new NpDType(code);
+            }
+            case "scalar" -> { // scalar(dtype, bytes): a numpy number
+                if (t.size() != 2 || !(t.get(0) instanceof NpDType dt) || !(t.get(1) instanceof byte[] || t.get(1) instanceof String))
+                    throw failAt(at, g + " expects (dtype, bytes), found " + describeTuple(t));
+                NdArray a = filled(at, dt, new long[0], false, t.get(1));
+                double v = a.get(0);
+                return dt.kind() == 'f' ? (Object) v : dt.kind() == 'b' ? (Object) (v != 0) : (Object) (long) v;
+            }
+            case "_frombuffer" -> { // _frombuffer(buffer, dtype, shape, order): pickle protocol 5, in-band buffer
+                if (t.size() != 4 || !(t.get(1) instanceof NpDType dt) || !(t.get(2) instanceof PyTuple shape) || !(t.get(3) instanceof String order))
+                    throw failAt(at, g + " expects (buffer, dtype, shape, order), found " + describeTuple(t));
+                return filled(at, dt, shapeOf(at, shape), order.equals("F"), t.get(0));
+            }
+            default -> throw failAt(at, "refused REDUCE of " + g + ": it is not a callable we rebuild");
+        }
+    }
+
+    private void buildNumpy(int at, Object target, Object state) throws ConvertException {
+        if (target instanceof NpDType dt) { // (3, byteorder, subarray, names, fields, elsize, alignment, flags)
+            if (!(state instanceof PyTuple t) || t.size() < 2 || !(t.get(1) instanceof String order) || order.length() != 1
+                    || "<>|=".indexOf(order.charAt(0)) < 0)
+                throw failAt(at, "malformed numpy dtype state " + describe(state));
+            for (int i = 2; i < Math.min(5, t.size()); i++)
+                if (t.get(i) != null) throw failAt(at, "structured or sub-array numpy dtypes are not supported");
+            dt.order = order.charAt(0) == '=' ? '<' : order.charAt(0);
+            return;
+        }
+        NdArray a = (NdArray) target; // (version, shape, dtype, is_fortran, data)
+        if (a.data != null) throw failAt(at, "numpy array built twice (malformed pickle)");
+        if (!(state instanceof PyTuple t) || t.size() != 5 || !(t.get(1) instanceof PyTuple shape) || !(t.get(2) instanceof NpDType dt)
+                || !(t.get(3) instanceof Boolean fortran))
+            throw failAt(at, "malformed numpy array state " + describe(state) + " (expected (version, shape, dtype, is_fortran, data))");
+        if (t.get(4) instanceof List<?>) throw failAt(at, "numpy array of Python objects (dtype object) is refused");
+        NdArray b = filled(at, dt, shapeOf(at, shape), fortran, t.get(4));
+        a.dtype = b.dtype;
+        a.shape = b.shape;
+        a.data = b.data;
+        a.view = b.view;
+    }
+
+    private long[] shapeOf(int at, PyTuple shape) throws ConvertException {
+        if (shape.size() > 8) throw failAt(at, "numpy array of " + shape.size() + " dimensions (at most 8)");
+        long[] s = new long[shape.size()];
+        long n = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (!(shape.get(i) instanceof Long d) || d < 0 || d > MAX_ARRAY_DIM)
+                throw failAt(at, "numpy array dimension " + describe(shape.get(i)) + " (expected 0.." + MAX_ARRAY_DIM + ")");
+            s[i] = d;
+            n *= d;
+            if (n > MAX_ARRAY_ELEMENTS) throw failAt(at, "numpy array of more than " + MAX_ARRAY_ELEMENTS + " elements");
+        }
+        return s;
+    }
+
+    private NdArray filled(int at, NpDType dt, long[] shape, boolean fortran, Object raw) throws ConvertException {
+        byte[] bytes;
+        if (raw instanceof byte[] b) bytes = b;
+        else if (raw instanceof String s) bytes = s.getBytes(StandardCharsets.ISO_8859_1); // a Python 2 str
+        else throw failAt(at, "numpy array data is " + describe(raw) + ", expected bytes");
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (n * dt.itemSize() != bytes.length)
+            throw failAt(at, "numpy array of " + n + " " + dt + " elements holds " + bytes.length + " bytes (expected " + n * dt.itemSize() + ")");
+        if (fortran && shape.length > 1) bytes = fortranToC(bytes, shape, dt.itemSize());
+        NdArray a = new NdArray();
+        a.dtype = dt;
+        a.shape = shape;
+        a.data = bytes;
+        a.view = java.nio.ByteBuffer.wrap(bytes).order(dt.order == '>' ? java.nio.ByteOrder.BIG_ENDIAN : java.nio.ByteOrder.LITTLE_ENDIAN);
+        return a;
+    }
+
+    private static byte[] fortranToC(byte[] f, long[] shape, int item) {
+        int nd = shape.length;
+        int n = f.length / item;
+        byte[] c = new byte[f.length];
+        long[] fStride = new long[nd];
+        long s = 1;
+        for (int d = 0; d < nd; d++) { fStride[d] = s; s *= shape[d]; }
+        int[] idx = new int[nd];
+        for (int i = 0; i < n; i++) { // i walks C order; idx is its multi-index
+            long fi = 0;
+            for (int d = 0; d < nd; d++) fi += idx[d] * fStride[d];
+            System.arraycopy(f, (int) fi * item, c, i * item, item);
+            for (int d = nd - 1; d >= 0; d--) {
+                if (++idx[d] < shape[d]) break;
+                idx[d] = 0;
+            }
+        }
+        return c;
+    }
+
+    private static String describeTuple(PyTuple t) {
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < t.size(); i++) b.append(i == 0 ? "" : ", ").append(describe(t.get(i)));
+        return b.append(")").toString();
     }
 
     // ------------------------------------------------------------------ stack, memo, containers
@@ -467,6 +682,7 @@ public final class Unpickler {
         if (o instanceof byte[] b) return "bytes of length " + b.length;
         if (o instanceof TensorRef) return "a tensor";
         if (o instanceof StorageRef) return "a storage";
+        if (o instanceof NdArray || o instanceof NpDType) return "numpy " + o;
         return o.getClass().getSimpleName();
     }
 
