@@ -88,7 +88,7 @@ class MainTest {
     void unknownCommandIsAUsageErrorWithASuggestion() {
         Run r = run("demoo");
         assertEquals(2, r.code());
-        assertTrue(r.err().startsWith("dragedit: unknown command 'demoo' (commands: version, demo, bench, forward, tokenize, drag-trace, invert, edit, help)"), r.err());
+        assertTrue(r.err().startsWith("dragedit: unknown command 'demoo' (commands: version, demo, bench, forward, tokenize, drag-trace, invert, edit, eval, train-tiny, help)"), r.err());
         assertTrue(r.err().contains("Did you mean: demo?"), "a typo should get a suggestion:\n" + r.err());
         assertFalse(run("nosuch").err().contains("Did you mean"), "no far-fetched suggestions");
         Run option = run("bench", "cpu", "--repeat", "3");
