@@ -19,7 +19,7 @@ import java.util.Map;
  * ({@link Inversion}), the latent optimisation with motion supervision and point tracking (utils/drag_utils.py
  * drag_diffusion_update, {@link DragLoop}), the denoise of [z_ref; z_edit] with mutual self-attention
  * (DragPipeline.__call__ with MutualSelfAttentionControl, {@link Denoise}), and the VAE decode of the edited branch
- * (latent / 0.18215, image = clamp(out / 2 + 0.5, 0, 1)).
+ * (latent / scaling_factor — 0.18215 for SD1.x —, image = clamp(out / 2 + 0.5, 0, 1)).
  * <p>
  * run_drag works on images the UI has already brought to a size the UNet accepts; users give any size, so the image is
  * resized bilinearly (torch's align_corners=False) to the nearest multiple of the model's size factor (64 for SD:
@@ -183,7 +183,7 @@ public final class DragDiffusion {
                         @Override public void onPrediction(int index, List<DragPoint> handles, Tensor predX0) {
                             Tensor px;
                             try (Tape.Scope g = Tape.noGrad()) {
-                                px = sd.vae.decode(f, f.scale(predX0, 1f / Inversion.LATENT_SCALE)).toCpu();
+                                px = sd.vae.decode(f, f.scale(predX0, 1f / sd.vae.scalingFactor())).toCpu();
                             }
                             if (h != h0 || w != w0) px = CpuOps.INSTANCE.resizeBilinear(px, h0, w0);
                             double[][] xy = new double[handles.size()][];
@@ -203,7 +203,7 @@ public final class DragDiffusion {
             long tv = System.nanoTime();
             Tensor out;
             try (Tape.Scope g = Tape.noGrad()) {
-                out = sd.vae.decode(f, f.scale(den.edited(), 1f / Inversion.LATENT_SCALE)).toCpu();
+                out = sd.vae.decode(f, f.scale(den.edited(), 1f / sd.vae.scalingFactor())).toCpu();
             }
             if (h != h0 || w != w0) out = CpuOps.INSTANCE.resizeBilinear(out, h0, w0);
             Images.Rgb pixels = Images.toPixels(out, true); // clamp(out/2 + 0.5, 0, 1)·255, astype(uint8)

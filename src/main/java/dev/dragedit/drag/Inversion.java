@@ -17,7 +17,7 @@ import java.util.List;
  * (ebe659a) drag_pipeline.py {@code DragPipeline.image2latent} and {@code DragPipeline.invert}, as utils/ui_utils.py
  * {@code run_drag} calls them (fixtures README "drag-loop / Algorithm", spec dragdiffusion.md §1.2):
  * <pre>
- * z0 = 0.18215 · VAE.encode(image).mean                        (image2latent: the posterior mean, no sampling)
+ * z0 = sf · VAE.encode(image).mean                            (image2latent: the posterior mean, no sampling; sf = 0.18215 for SD1.x)
  * set_timesteps(n); for k = 0 .. n_actual−1, t_k = reversed(timesteps)[k] = 1, 21, …:
  *     ε = UNet(z, t_k, c)                  (guidance 1: one pass; g &gt; 1: ε_u + g·(ε_c − ε_u) on the batch [z, z])
  *     z = inv_step(ε, t_k, z)              (DragPipeline.inv_step: from noise level t_k − T/n up to t_k)
@@ -29,8 +29,6 @@ import java.util.List;
 public final class Inversion {
     private Inversion() {}
 
-    /** image2latent's factor: DragDiffusion multiplies by the literal 0.18215 (SD1.x's VAE scaling_factor). */
-    public static final float LATENT_SCALE = 0.18215f;
 
     /** Called after each inversion step k (0-based) at timestep t with the latent it produced (on the model's device). */
     @FunctionalInterface
@@ -65,8 +63,10 @@ public final class Inversion {
     }
 
     /**
-     * DragPipeline.image2latent: 0.18215 × the VAE posterior mean of image [B, 3, H, W] in [−1, 1] (placed where the
-     * VAE lives), without recording gradients.
+     * DragPipeline.image2latent: scaling_factor × the VAE posterior mean. DragDiffusion multiplies by the literal
+     * 0.18215, SD1.x's VAE scaling_factor; the VAE config's factor is used here (that value for every SD1.x VAE), so a
+     * VAE trained with another factor (the bundled tiny model) gets the latents its UNet was trained on. image is
+     * [B, 3, H, W] in [−1, 1] (placed where the VAE lives); no gradients are recorded.
      */
     public static Tensor image2latent(Functional f, AutoencoderKL vae, Tensor image) {
         int[] s = image.shape();
@@ -74,7 +74,7 @@ public final class Inversion {
             throw new IllegalArgumentException("image2latent: image has shape " + Arrays.toString(s) + ", expected [batch, "
                     + vae.config.inChannels() + ", height, width] in [-1, 1]");
         try (Tape.Scope g = Tape.noGrad()) {
-            return f.scale(vae.encode(f, on(vae.placement(), image)).mean(), LATENT_SCALE);
+            return f.scale(vae.encode(f, on(vae.placement(), image)).mean(), vae.scalingFactor());
         }
     }
 
