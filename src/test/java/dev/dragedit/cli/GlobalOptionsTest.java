@@ -60,7 +60,7 @@ class GlobalOptionsTest {
 
     @Test
     void validatingTheCpuIsAUsageErrorWhateverTheCommand() {
-        for (String[] args : new String[][] {{"--device", "cpu", "--validate", "demo"}, {"demo", "--validate", "--device", "cpu"},
+        for (String[] args : new String[][] {{"--device", "cpu", "--validate", "demo", "--self-check"}, {"demo", "--self-check", "--validate", "--device", "cpu"},
                 {"version", "--device", "cpu", "--validate"}}) {
             MainTest.Run r = run(args);
             assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
@@ -77,7 +77,7 @@ class GlobalOptionsTest {
         assertEquals(1, r.code());
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().startsWith("dragedit: --device cuda: "), r.err());
-        MainTest.Run demo = run("--device", "cuda", "demo");
+        MainTest.Run demo = run("--device", "cuda", "demo", "--self-check");
         assertEquals(1, demo.code());
         assertEquals("", demo.out(), "the failure is the only thing said");
         MainTest.Run v = probe("--validate", "probe-engine");
@@ -88,10 +88,9 @@ class GlobalOptionsTest {
 
     @Test
     void demoOnTheEmulationWithValidatePrintsTheSummary() {
-        MainTest.Run r = run("demo", "--device", "emulated", "--validate");
+        MainTest.Run r = run("demo", "--self-check", "--device", "emulated", "--validate");
         assertEquals(0, r.code(), r.out() + r.err());
-        assertTrue(r.out().contains("the drag editor (DragDiffusion, DragGAN, the viewer) is not built yet"), r.out());
-        assertTrue(r.out().contains("Running the engine self-check instead (CudaOps on CUDA emulation on the CPU"), r.out());
+        assertTrue(r.out().contains("Engine self-check (CudaOps on CUDA emulation on the CPU"), r.out());
         assertTrue(r.out().contains("every op validated against CpuOps"), r.out());
         assertTrue(r.out().contains("self-check passed: 4 ops"), r.out());
         assertTrue(r.err().matches("(?s)dragedit: --validate: validated 4 ops against cpu, worst rel error \\S+ \\((matmul|conv2d|groupNorm|unary)\\)\\R"), r.err());
@@ -99,9 +98,9 @@ class GlobalOptionsTest {
 
     @Test
     void demoOnTheCpuSaysWhatItAlwaysSaid() {
-        MainTest.Run r = run("--device", "cpu", "demo");
+        MainTest.Run r = run("--device", "cpu", "demo", "--self-check");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("Running the engine self-check instead (CpuOps, "), r.out());
+        assertTrue(r.out().contains("Engine self-check (CpuOps, "), r.out());
         assertEquals("", r.err());
     }
 }
