@@ -289,7 +289,7 @@ public final class EvalCommand implements Callable<Integer> {
         p.put("inversion_strength", 0.7);
         p.put("mask", !noMask);
         ObjectNode sn = root.putObject("summary");
-        sn.put("median_md_px", s.medianMd());
+        if (Double.isFinite(s.medianMd())) sn.put("median_md_px", s.medianMd()); else sn.putNull("median_md_px"); // more than half the objects lost
         sn.put("md_target_px", s.mdTarget());
         sn.put("mean_md_found_px", s.meanMdFound());
         sn.put("more_than_half_way", s.halfWay());
