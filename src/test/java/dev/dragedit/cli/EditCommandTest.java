@@ -27,18 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EditCommandTest {
 
-    /** A smooth synthetic picture: a bright disc on a gradient, so the features have structure to drag. */
+    /** A smooth synthetic picture: a bright disc on a gradient, so the features have structure to drag (bench edit's input). */
     private static Images.Rgb picture(int h, int w) {
-        byte[] px = new byte[3 * h * w];
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                boolean disc = Math.hypot(x - w / 3.0, y - h / 2.0) < Math.min(h, w) / 5.0;
-                int i = 3 * (y * w + x);
-                px[i] = (byte) (disc ? 230 : 40 + 150 * x / w);
-                px[i + 1] = (byte) (disc ? 60 : 80 + 100 * y / h);
-                px[i + 2] = (byte) (disc ? 50 : 160);
-            }
-        return new Images.Rgb(h, w, px);
+        return dev.dragedit.bench.EditBench.picture(h, w);
     }
 
     private static ForwardCommandTest.Run edit(String... args) {
