@@ -46,8 +46,7 @@ final class TinyReport {
     private final long[] heldOut;
     private final String command;
 
-    TinyReport(TinyTrainer.Config cfg, PrintWriter log, SceneGenerator scenes, ClipTokenizer tokenizer, DdimScheduler schedule,
-               long[] heldOut, String command) {
+    TinyReport(TinyTrainer.Config cfg, PrintWriter log, SceneGenerator scenes, long[] heldOut, String command) {
         this.cfg = cfg;
         this.log = log;
         this.scenes = scenes;

@@ -155,7 +155,7 @@ public final class TinyTrainer {
 
         for (Tensor t : unetP.params().values()) t.requiresGrad(false);
         for (Tensor t : textP.params().values()) t.requiresGrad(false);
-        double psnr = new TinyReport(cfg, log, scenes, tokenizer, schedule, heldOutSeeds(Math.max(cfg.heldOut(), cfg.samples())), commandLine).write(vaeP.params(), unetP.params(), textP.params(), sf,
+        double psnr = new TinyReport(cfg, log, scenes, heldOutSeeds(Math.max(cfg.heldOut(), cfg.samples())), commandLine).write(vaeP.params(), unetP.params(), textP.params(), sf,
                 vae, unet, text, floats(vaeLosses), floats(unetLosses), vaeRate, unetRate);
         if (!cfg.keepCheckpoint()) deleteTree(checkpointDir());
         return new Result(vaeP.params(), unetP.params(), textP.params(), sf, floats(vaeLosses), floats(unetLosses), psnr,
