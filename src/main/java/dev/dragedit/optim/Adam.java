@@ -44,6 +44,36 @@ public final class Adam {
     }
 
     public int steps() { return step; }
+
+    /** Parameter i's first and second moments (the live tensors, F32 where the parameter is), for checkpoints. */
+    public Tensor firstMoment(int i) { return m.get(i); }
+
+    public Tensor secondMoment(int i) { return v.get(i); }
+
+    /**
+     * Restores a checkpointed state: copies of each parameter's moments (CPU or device tensors of the parameter's
+     * shape, placed where the parameter is) and the step count, so the next {@link #step} continues bit for bit.
+     */
+    public void restore(List<Tensor> firstMoments, List<Tensor> secondMoments, int steps) {
+        if (firstMoments.size() != params.size() || secondMoments.size() != params.size())
+            throw new IllegalArgumentException("Adam: " + firstMoments.size() + "/" + secondMoments.size() + " moments for " + params.size() + " parameters");
+        if (steps < 0) throw new IllegalArgumentException("Adam: step count " + steps + " must be ≥ 0");
+        for (int i = 0; i < params.size(); i++) {
+            m.set(i, placed(firstMoments.get(i), params.get(i), i));
+            v.set(i, placed(secondMoments.get(i), params.get(i), i));
+        }
+        step = steps;
+    }
+
+    private static Tensor placed(Tensor t, Tensor p, int i) {
+        if (!java.util.Arrays.equals(t.shape(), p.shape()))
+            throw new IllegalArgumentException("Adam: moment of parameter " + i + " has shape " + java.util.Arrays.toString(t.shape())
+                    + ", expected " + java.util.Arrays.toString(p.shape()));
+        Tensor c = t.onDevice() ? t.toCpu() : t;
+        c = c == t ? c.copy() : c;
+        return p.onDevice() ? c.toDevice(p.kernelDevice()) : c;
+    }
+
     public AdamParams params() { return hp; }
     public void setLearningRate(float lr) { hp = new AdamParams(lr, hp.beta1(), hp.beta2(), hp.eps(), hp.weightDecay(), hp.decoupled()); }
 }
