@@ -9,6 +9,7 @@ import dev.dragedit.drag.DragIteration;
 import dev.dragedit.drag.DragPoint;
 import dev.dragedit.drag.Images;
 import dev.dragedit.engine.Engine;
+import dev.dragedit.io.AtomicFiles;
 import dev.dragedit.models.ModelResolver;
 import dev.dragedit.models.nn.Placement;
 import dev.dragedit.models.sd.SdModels;
@@ -31,7 +32,6 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.LinkedHashMap;
@@ -272,7 +272,7 @@ public final class EditCommand implements Callable<Integer> {
             }
             Images.write(out, r.image());
             outputs.written.add(out);
-            writeAtomically(sidecar, sideBytes);
+            AtomicFiles.write(sidecar, sideBytes);
             outputs.written.add(sidecar);
             outputs.done = true;
             o.printf(Locale.ROOT, "edit: wrote %s (%s)%s and %s; %d drag iteration(s), final distances %s, %.2f s%n", out, r.image().size(),
@@ -477,27 +477,6 @@ public final class EditCommand implements Callable<Integer> {
         }
         if (r[0][0] == r[1][0] && r[0][1] == r[1][1]) throw usage("--drag " + s + ": the handle equals its target; nothing to drag");
         return r;
-    }
-
-    private static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path abs = file.toAbsolutePath();
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            // createTempFile makes the file owner-only; the sidecar is as readable as the image next to it.
-            try {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: its defaults apply
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 
     private static String fmt(double v) { return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v); }

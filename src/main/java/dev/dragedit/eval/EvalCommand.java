@@ -8,6 +8,7 @@ import dev.dragedit.cli.Main;
 import dev.dragedit.drag.DragDiffusion;
 import dev.dragedit.drag.Images;
 import dev.dragedit.engine.Engine;
+import dev.dragedit.io.AtomicFiles;
 import dev.dragedit.models.BundledModel;
 import dev.dragedit.models.nn.Placement;
 import dev.dragedit.models.sd.SdModels;
@@ -27,7 +28,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -312,15 +312,7 @@ public final class EvalCommand implements Callable<Integer> {
             c.put("seconds", r.seconds());
             c.put("iterations", r.iterations());
         }
-        Path abs = file.toAbsolutePath();
-        Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
-        try {
-            Files.write(tmp, m.writeValueAsBytes(root));
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, m.writeValueAsBytes(root));
     }
 
     /** One row per case: input with the drag | result with the target | ground truth; each scaled ×2 (at least 128 px). */

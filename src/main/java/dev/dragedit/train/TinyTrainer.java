@@ -357,9 +357,7 @@ public final class TinyTrainer {
         for (float v : unetLosses) ul.add(v);
         // The weights first, then the JSON: a crash between the two leaves the previous JSON, which the new tensors
         // do not match only in step count; write the JSON atomically so it is never half-written.
-        Path tmp = dir.resolve("state.json.tmp");
-        json.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), o);
-        Files.move(tmp, dir.resolve("state.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        dev.dragedit.io.AtomicFiles.write(dir.resolve("state.json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(o));
     }
 
     ObjectNode configJson() {
