@@ -153,6 +153,10 @@ final class TinyReport {
         Files.writeString(out.resolve("model_index.json"), TinyModels.modelIndexJson());
     }
 
+    private static String schedule(TinyTrainer.Config cfg) {
+        return cfg.cosine() ? " (2% linear warm-up, then cosine decay to 10%)" : " (constant)";
+    }
+
     private static Map<String, Tensor> stored(Map<String, Tensor> w, DType dtype) {
         Map<String, Tensor> m = new LinkedHashMap<>();
         for (var e : w.entrySet()) m.put(e.getKey(), dtype == DType.F32 ? e.getValue() : e.getValue().to(dtype));
@@ -219,13 +223,16 @@ final class TinyReport {
         b.append(String.format(Locale.ROOT, "- seed: %d%n- data: `SceneGenerator(%d, %d).generate(s)`, a fresh scene for every sample "
                         + "(scene seeds drawn per step from the counter-based generator of (seed, stage, step)); held-out scenes from "
                         + "a separate stream of seeds%n- image size %d×%d, latent %d×%d×4%n- batch %d%n"
-                        + "- VAE: %d steps, Adam lr %.1e, loss mean L1 + 1e-6·KL (SD's ratio)%n"
-                        + "- UNet + text encoder: %d steps, Adam lr %.1e, ε-prediction MSE, t ~ U{0..999} on SD1.5's scaled_linear "
+                        + "- VAE: %d steps, Adam lr %.1e%s, loss %s + 1e-6·KL (SD's ratio)%s%n"
+                        + "- UNet + text encoder: %d steps, Adam lr %.1e%s, ε-prediction MSE, t ~ U{0..999} on SD1.5's scaled_linear "
                         + "schedule (0.00085–0.012), 10%% empty captions; the text encoder's token/position embeddings are frozen "
                         + "(random init: our CLIP embedding lookup has no backward), its 2 layers and final norm are trained%n"
                         + "- scaling_factor = 1/std of the posterior means of %d training scenes = %.5f%n",
                 cfg.seed(), cfg.size(), cfg.size(), cfg.size(), cfg.size(), cfg.latent(), cfg.latent(), cfg.batch(),
-                cfg.stepsVae(), cfg.lrVae(), cfg.stepsUnet(), cfg.lrUnet(), TinyTrainer.SCALE_SCENES, sf));
+                cfg.stepsVae(), cfg.lrVae(), schedule(cfg),
+                cfg.objectWeight() > 0 ? String.format(Locale.ROOT, "L1 weighted %g inside objects and 1 elsewhere (the scenes' exact geometry), divided by the sum of the weights", 1 + cfg.objectWeight()) : "mean L1",
+                cfg.logvarInit() != 0 ? String.format(Locale.ROOT, "; the logvar half of quant_conv's bias starts at %g", cfg.logvarInit()) : "",
+                cfg.stepsUnet(), cfg.lrUnet(), schedule(cfg), TinyTrainer.SCALE_SCENES, sf));
         b.append("\n## Results\n\n");
         b.append(String.format(Locale.ROOT, "- final VAE loss (mean of the last %d steps): %.5f%n", tail(vaeLosses), tailMean(vaeLosses)));
         b.append(String.format(Locale.ROOT, "- final UNet loss (mean of the last %d steps): %.5f%n", tail(unetLosses), tailMean(unetLosses)));

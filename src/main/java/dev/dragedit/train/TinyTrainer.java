@@ -58,8 +58,19 @@ public final class TinyTrainer {
     /** Everything a run depends on; the same config with --resume continues a run exactly. */
     public record Config(Path out, int stepsVae, int stepsUnet, int batch, int size, long seed, int logEvery,
                          int checkpointEvery, float lrVae, float lrUnet, int heldOut, int samples, int ddimSteps,
-                         float guidance, int stopAfter, boolean keepCheckpoint) {
+                         float guidance, int stopAfter, boolean keepCheckpoint, float logvarInit, float objectWeight,
+                         boolean cosine) {
+        /** The options before --logvar-init, --object-weight and --cosine existed: those off (0, 0, false). */
+        public Config(Path out, int stepsVae, int stepsUnet, int batch, int size, long seed, int logEvery,
+                      int checkpointEvery, float lrVae, float lrUnet, int heldOut, int samples, int ddimSteps,
+                      float guidance, int stopAfter, boolean keepCheckpoint) {
+            this(out, stepsVae, stepsUnet, batch, size, seed, logEvery, checkpointEvery, lrVae, lrUnet, heldOut, samples,
+                    ddimSteps, guidance, stopAfter, keepCheckpoint, 0f, 0f, false);
+        }
+
         public Config {
+            if (!(objectWeight >= 0)) throw new IllegalArgumentException("--object-weight must be ≥ 0, got " + objectWeight);
+            if (!(logvarInit <= 0 && logvarInit >= -30)) throw new IllegalArgumentException("--logvar-init must be in [-30, 0], got " + logvarInit);
             if (stepsVae < 0 || stepsUnet < 0) throw new IllegalArgumentException("step counts must be ≥ 0");
             if (batch < 1) throw new IllegalArgumentException("--batch must be ≥ 1, got " + batch);
             if (size < 32 || size % 32 != 0)
@@ -73,7 +84,9 @@ public final class TinyTrainer {
     }
 
     /** Defaults: 37–48 min at the 2.4–1.5 VAE and 2.2–1.9 UNet steps/s measured on this 2-core machine (see the command's help). */
-    public static final int DEFAULT_STEPS_VAE = 1500, DEFAULT_STEPS_UNET = 3500, DEFAULT_BATCH = 4;
+    public static final int DEFAULT_STEPS_VAE = 4000, DEFAULT_STEPS_UNET = 3500, DEFAULT_BATCH = 4;
+    public static final float DEFAULT_LOGVAR_INIT = 0f, DEFAULT_OBJECT_WEIGHT = 4f;
+    public static final boolean DEFAULT_COSINE = true;
     static final float KL_WEIGHT = 1e-6f;
     static final double COND_DROPOUT = 0.1;
     static final int SCALE_SCENES = 64;
@@ -133,6 +146,7 @@ public final class TinyTrainer {
         VaeConfig vaeCfg = TinyModels.vae(cfg.size(), 1f);
         TrainableParams vaeP = new TrainableParams(cfg.seed() + 1, saved == null ? null : sub(saved, "vae/"), null);
         AutoencoderKL vae = new AutoencoderKL(vaeCfg, vaeP);
+        if (saved == null && stage.equals("vae") && done == 0) initLogvar(vaeP);
         if (stage.equals("vae")) {
             boolean complete = trainVae(vae, vaeP, saved, done);
             if (!complete) return partial(vaeP, null, null, Float.NaN);
@@ -182,8 +196,10 @@ public final class TinyTrainer {
         for (int step = done + 1; step <= cfg.stepsVae(); step++) {
             if (budgetSpent()) return false;
             SplittableRandom rng = rng(0, step);
-            Tensor x = images(sceneSeeds(rng, cfg.batch()));
-            float loss = vaeStep(vae, x, rng);
+            long[] seeds = sceneSeeds(rng, cfg.batch());
+            Tensor x = images(seeds);
+            opt.setLearningRate(learningRate(cfg.lrVae(), cfg.cosine(), step, cfg.stepsVae()));
+            float loss = vaeStep(vae, x, cfg.objectWeight() > 0 ? objectWeights(seeds) : null, rng);
             opt.step();
             opt.zeroGrad();
             vaeLosses.add(loss);
@@ -195,12 +211,56 @@ public final class TinyTrainer {
         return true;
     }
 
+    /**
+     * With --logvar-init v (< 0), the logvar half of quant_conv's bias starts at v instead of PyTorch's uniform init:
+     * at the default init σ ≈ 1 while |μ| ≈ 0.5, so the decoder first sees mostly noise and the encoder spends its
+     * first thousand steps shrinking σ before the reconstruction can improve.
+     */
+    void initLogvar(TrainableParams p) {
+        if (cfg.logvarInit() == 0f) return;
+        Tensor b = p.params().get("quant_conv.bias");
+        if (b == null) throw new IllegalStateException("--logvar-init: the VAE has no quant_conv.bias");
+        float[] d = b.data();
+        for (int i = d.length / 2; i < d.length; i++) d[i] = cfg.logvarInit();
+    }
+
+    /** Learning rate of step {@code step} of {@code total}: constant, or with --cosine 2% linear warm-up then cosine decay to 10%. */
+    static float learningRate(float base, boolean cosine, int step, int total) {
+        if (!cosine || total <= 1) return base;
+        int warm = Math.max(1, total / 50);
+        if (step <= warm) return base * step / warm;
+        double t = (double) (step - warm) / Math.max(1, total - warm);
+        return (float) (base * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * t))));
+    }
+
+    /**
+     * Per-pixel weights of the reconstruction loss: 1 on the background, 1 + --object-weight inside any object (the
+     * scenes' exact geometry, sampled at pixel centres). Objects cover a small part of the image, so a plain mean lets
+     * the VAE trade their colour for the background's texture.
+     */
+    Tensor objectWeights(long[] seeds) {
+        int s = cfg.size(), n = seeds.length;
+        float[] w = new float[n * 3 * s * s];
+        for (int i = 0; i < n; i++) {
+            Scene sc = scenes.generate(seeds[i]);
+            for (int y = 0; y < s; y++)
+                for (int x = 0; x < s; x++) {
+                    float v = 1f;
+                    for (var o : sc.objects()) if (o.contains(x + 0.5, y + 0.5)) { v += cfg.objectWeight(); break; }
+                    for (int c = 0; c < 3; c++) w[((i * 3 + c) * s + y) * s + x] = v;
+                }
+        }
+        return Tensor.of(w, n, 3, s, s);
+    }
+
     /** One VAE loss with its backward; returns the loss value. */
-    float vaeStep(AutoencoderKL vae, Tensor x, SplittableRandom rng) {
+    float vaeStep(AutoencoderKL vae, Tensor x, Tensor weights, SplittableRandom rng) {
         Posterior post = vae.encode(f, x);
         Tensor z = post.sample(f, gaussian(post.mean().shape(), rng));
         Tensor rec = vae.decode(f, z);
-        Tensor l1 = f.l1Loss(rec, x);
+        // mean(w·|x̂ − x|) / mean(w): the plain mean L1 when w ≡ 1
+        Tensor l1 = weights == null ? f.l1Loss(rec, x)
+                : f.scale(f.sum(f.mul(f.abs(f.sub(rec, x)), weights)), 1f / (float) sum(weights));
         // KL per image summed over the latent, averaged over the batch, then on the per-pixel scale of the L1 term.
         Tensor mean = post.mean(), logvar = post.logvar();
         Tensor klTerms = f.sub(f.add(f.square(mean), f.unary(Unary.EXP, logvar)), f.affine(logvar, 1f, 1f));
@@ -247,6 +307,7 @@ public final class TinyTrainer {
         for (int step = done + 1; step <= cfg.stepsUnet(); step++) {
             if (budgetSpent()) return false;
             SplittableRandom rng = rng(1, step);
+            opt.setLearningRate(learningRate(cfg.lrUnet(), cfg.cosine(), step, cfg.stepsUnet()));
             float loss = unetStep(vae, sf, unet, text, rng);
             opt.step();
             opt.zeroGrad();
@@ -369,6 +430,9 @@ public final class TinyTrainer {
         c.put("seed", cfg.seed());
         c.put("lr_vae", Float.toString(cfg.lrVae()));
         c.put("lr_unet", Float.toString(cfg.lrUnet()));
+        c.put("logvar_init", Float.toString(cfg.logvarInit()));
+        c.put("object_weight", Float.toString(cfg.objectWeight()));
+        c.put("cosine", cfg.cosine());
         return c;
     }
 
@@ -376,7 +440,7 @@ public final class TinyTrainer {
         ObjectNode now = configJson();
         if (saved == null || !saved.toString().equals(now.toString()))
             throw new IllegalArgumentException("--resume: the checkpoint was made with " + saved + " but this run asks for " + now
-                    + "; resume with the same --steps-vae, --steps-unet, --batch, --size and --seed");
+                    + "; resume with the same --steps-vae, --steps-unet, --batch, --size, --seed, learning rates, --logvar-init, --object-weight and --cosine");
     }
 
     private static Map<String, Tensor> readAll(Path file) throws IOException {
@@ -390,6 +454,12 @@ public final class TinyTrainer {
         Map<String, Tensor> m = new LinkedHashMap<>();
         for (var e : all.entrySet()) if (e.getKey().startsWith(prefix)) m.put(e.getKey().substring(prefix.length()), e.getValue());
         return m;
+    }
+
+    private static double sum(Tensor t) {
+        double s = 0;
+        for (float v : t.data()) s += v;
+        return s;
     }
 
     static float[] floats(List<Float> l) {

@@ -47,6 +47,12 @@ public final class TrainTinyCommand implements Callable<Integer> {
     float lrVae = 1e-3f;
     @Option(names = "--lr-unet", paramLabel = "LR", description = "Adam learning rate of UNet and text encoder (default ${DEFAULT-VALUE}).")
     float lrUnet = 5e-4f;
+    @Option(names = "--logvar-init", paramLabel = "V", description = "Initial logvar of the VAE posterior (quant_conv's bias), in [-30, 0]; 0 keeps PyTorch's init (default ${DEFAULT-VALUE}).")
+    float logvarInit = TinyTrainer.DEFAULT_LOGVAR_INIT;
+    @Option(names = "--object-weight", paramLabel = "W", description = "Extra weight of object pixels in the VAE's L1 loss (weight 1 + W inside objects; default ${DEFAULT-VALUE}).")
+    float objectWeight = TinyTrainer.DEFAULT_OBJECT_WEIGHT;
+    @Option(names = "--cosine", negatable = true, description = "Learning rates: 2%% linear warm-up then cosine decay to 10%% (default ${DEFAULT-VALUE}; --no-cosine: constant).")
+    boolean cosine = TinyTrainer.DEFAULT_COSINE;
     @Option(names = "--ddim-steps", paramLabel = "N", description = "DDIM steps of the sample grid (default ${DEFAULT-VALUE}).")
     int ddimSteps = 50;
     @Option(names = "--guidance", paramLabel = "G", description = "Classifier-free guidance of the second sample column (default ${DEFAULT-VALUE}).")
@@ -72,7 +78,7 @@ public final class TrainTinyCommand implements Callable<Integer> {
         TinyTrainer.Config cfg;
         try {
             cfg = new TinyTrainer.Config(out, stepsVae, stepsUnet, batch, size, seed, logEvery, checkpointEvery, lrVae, lrUnet,
-                    32, 8, ddimSteps, guidance, stopAfter, keepCheckpoint);
+                    32, 8, ddimSteps, guidance, stopAfter, keepCheckpoint, logvarInit, objectWeight, cosine);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -26,6 +26,11 @@ class TinyTrainerTest {
         return new TinyTrainer.Config(out, vae, unet, 2, 32, 7, 1, 2, 1e-3f, 5e-4f, 2, 2, 2, 2f, stopAfter, false);
     }
 
+    /** With the VAE options of the bundled model's run: object-weighted L1, cosine schedule, a logvar init. */
+    private static TinyTrainer.Config tuned(Path out, int vae, int unet, int stopAfter) {
+        return new TinyTrainer.Config(out, vae, unet, 2, 32, 7, 1, 2, 1e-3f, 5e-4f, 2, 2, 2, 2f, stopAfter, false, -4f, 4f, true);
+    }
+
     private static PrintWriter quiet() { return new PrintWriter(new StringWriter()); }
 
     @Test
@@ -37,7 +42,7 @@ class TinyTrainerTest {
         Tensor x = tr.images(new long[]{11, 12});
         float first = 0, last = 0;
         for (int i = 0; i < 8; i++) {
-            float l = tr.vaeStep(vae, x, new SplittableRandom(5));
+            float l = tr.vaeStep(vae, x, null, new SplittableRandom(5));
             opt.step();
             opt.zeroGrad();
             if (i == 0) first = l;
@@ -98,13 +103,96 @@ class TinyTrainerTest {
     }
 
     @Test
+    void cosineScheduleWarmsUpThenDecaysToATenth() {
+        assertEquals(1e-3f, TinyTrainer.learningRate(1e-3f, false, 7, 100));
+        assertEquals(1e-3f / 2, TinyTrainer.learningRate(1e-3f, true, 1, 100), 1e-9);   // warm-up: 2 steps
+        assertEquals(1e-3f, TinyTrainer.learningRate(1e-3f, true, 2, 100), 1e-9);
+        assertEquals(0.55e-3f, TinyTrainer.learningRate(1e-3f, true, 51, 100), 1e-9);   // half-way through the decay
+        assertEquals(1e-4f, TinyTrainer.learningRate(1e-3f, true, 100, 100), 1e-9);
+        float prev = Float.MAX_VALUE;
+        for (int s = 2; s <= 100; s++) {
+            float lr = TinyTrainer.learningRate(1e-3f, true, s, 100);
+            assertTrue(lr <= prev, "step " + s);
+            prev = lr;
+        }
+    }
+
+    @Test
+    void objectWeightsAreOnePlusWInsideObjectsOnly(@TempDir Path tmp) {
+        TinyTrainer tr = new TinyTrainer(tuned(tmp, 1, 1, 0), quiet());
+        long seed = 11;
+        Tensor w = tr.objectWeights(new long[]{seed});
+        var scene = new dev.dragedit.scenes.SceneGenerator(32, 32).generate(seed);
+        float[] d = w.data();
+        int inside = 0;
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++) {
+                    boolean in = false;
+                    for (var o : scene.objects()) in |= o.contains(x + 0.5, y + 0.5);
+                    assertEquals(in ? 5f : 1f, d[(c * 32 + y) * 32 + x], "c" + c + " (" + x + ", " + y + ")");
+                    if (in) inside++;
+                }
+        assertTrue(inside > 0, "the scene has object pixels");
+    }
+
+    @Test
+    void logvarInitSetsTheLogvarHalfOfQuantConvBias(@TempDir Path tmp) {
+        TinyTrainer tr = new TinyTrainer(tuned(tmp, 1, 1, 0), quiet());
+        TrainableParams p = new TrainableParams(1, null);
+        new AutoencoderKL(TinyModels.vae(32, 1f), p);
+        float[] before = p.params().get("quant_conv.bias").data().clone();
+        tr.initLogvar(p);
+        float[] after = p.params().get("quant_conv.bias").data();
+        for (int i = 0; i < 4; i++) assertEquals(before[i], after[i], "mean channel " + i + " untouched");
+        for (int i = 4; i < 8; i++) assertEquals(-4f, after[i], "logvar channel " + i);
+    }
+
+    @Test
+    void weightedVaeStepsLowerTheLossOnAFixedBatch(@TempDir Path tmp) {
+        TinyTrainer tr = new TinyTrainer(tuned(tmp, 1, 1, 0), quiet());
+        TrainableParams p = new TrainableParams(1, null);
+        AutoencoderKL vae = new AutoencoderKL(TinyModels.vae(32, 1f), p);
+        AdamState opt = new AdamState(dev.dragedit.ops.cpu.CpuOps.INSTANCE, p.params(), p.trainableKeys(), dev.dragedit.ops.AdamParams.adam(2e-3f));
+        long[] seeds = {11, 12};
+        Tensor x = tr.images(seeds), w = tr.objectWeights(seeds);
+        float first = 0, last = 0;
+        for (int i = 0; i < 8; i++) {
+            float l = tr.vaeStep(vae, x, w, new SplittableRandom(5));
+            opt.step();
+            opt.zeroGrad();
+            if (i == 0) first = l;
+            last = l;
+        }
+        assertTrue(last < 0.8f * first, "weighted VAE loss " + first + " → " + last);
+    }
+
+    @Test
+    void tunedRunResumesExactly(@TempDir Path tmp) throws Exception {
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        TinyTrainer.Result full = new TinyTrainer(tuned(a, 3, 2, 0), quiet()).run(false);
+        assertFalse(new TinyTrainer(tuned(b, 3, 2, 2), quiet()).run(false).finished());
+        TinyTrainer.Result resumed = new TinyTrainer(tuned(b, 3, 2, 0), quiet()).run(true);
+        assertArrayEquals(full.vaeLosses(), resumed.vaeLosses());
+        assertArrayEquals(full.unetLosses(), resumed.unetLosses());
+        for (var e : full.vae().entrySet()) assertArrayEquals(e.getValue().data(), resumed.vae().get(e.getKey()).data(), e.getKey());
+        // A different option is a different run: resuming it is refused.
+        Path c = tmp.resolve("c");
+        assertFalse(new TinyTrainer(tuned(c, 3, 2, 2), quiet()).run(false).finished());
+        var other = new TinyTrainer.Config(c, 3, 2, 2, 32, 7, 1, 2, 1e-3f, 5e-4f, 2, 2, 2, 2f, 0, false, -4f, 2f, true);
+        assertThrows(IllegalArgumentException.class, () -> new TinyTrainer(other, quiet()).run(true));
+    }
+
+    @Test
     void badFlagsGiveOneMessage(@TempDir Path tmp) {
         for (String[] args : new String[][]{
                 {"train-tiny", "--out", tmp.toString(), "--size", "48"},
                 {"train-tiny", "--out", tmp.toString(), "--batch", "0"},
                 {"train-tiny", "--out", tmp.toString(), "--resume"},
                 {"train-tiny", "--steps-vae", "3"},
-                {"train-tiny", "--out", tmp.toString(), "--steps-unet", "many"}}) {
+                {"train-tiny", "--out", tmp.toString(), "--steps-unet", "many"},
+                {"train-tiny", "--out", tmp.toString(), "--object-weight", "-1"},
+                {"train-tiny", "--out", tmp.toString(), "--logvar-init", "3"}}) {
             StringWriter out = new StringWriter(), err = new StringWriter();
             int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
             assertEquals(Main.EXIT_USAGE, code, String.join(" ", args) + ": " + err);
