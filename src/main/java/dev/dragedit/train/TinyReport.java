@@ -233,6 +233,8 @@ final class TinyReport {
                 cfg.objectWeight() > 0 ? String.format(Locale.ROOT, "L1 weighted %g inside objects and 1 elsewhere (the scenes' exact geometry), divided by the sum of the weights", 1 + cfg.objectWeight()) : "mean L1",
                 cfg.logvarInit() != 0 ? String.format(Locale.ROOT, "; the logvar half of quant_conv's bias starts at %g", cfg.logvarInit()) : "",
                 cfg.stepsUnet(), cfg.lrUnet(), schedule(cfg), TinyTrainer.SCALE_SCENES, sf));
+        if (cfg.initFrom() != null)
+            b.append("- initial weights: those of `").append(cfg.initFrom()).append("` (this run fine-tunes them; its Adam moments start at zero)\n");
         b.append("\n## Results\n\n");
         b.append(String.format(Locale.ROOT, "- final VAE loss (mean of the last %d steps): %.5f%n", tail(vaeLosses), tailMean(vaeLosses)));
         b.append(String.format(Locale.ROOT, "- final UNet loss (mean of the last %d steps): %.5f%n", tail(unetLosses), tailMean(unetLosses)));

@@ -59,13 +59,22 @@ public final class TinyTrainer {
     public record Config(Path out, int stepsVae, int stepsUnet, int batch, int size, long seed, int logEvery,
                          int checkpointEvery, float lrVae, float lrUnet, int heldOut, int samples, int ddimSteps,
                          float guidance, int stopAfter, boolean keepCheckpoint, float logvarInit, float objectWeight,
-                         boolean cosine) {
+                         boolean cosine, Path initFrom) {
+        /** Without --init-from (random initial weights). */
+        public Config(Path out, int stepsVae, int stepsUnet, int batch, int size, long seed, int logEvery,
+                      int checkpointEvery, float lrVae, float lrUnet, int heldOut, int samples, int ddimSteps,
+                      float guidance, int stopAfter, boolean keepCheckpoint, float logvarInit, float objectWeight,
+                      boolean cosine) {
+            this(out, stepsVae, stepsUnet, batch, size, seed, logEvery, checkpointEvery, lrVae, lrUnet, heldOut, samples,
+                    ddimSteps, guidance, stopAfter, keepCheckpoint, logvarInit, objectWeight, cosine, null);
+        }
+
         /** The options before --logvar-init, --object-weight and --cosine existed: those off (0, 0, false). */
         public Config(Path out, int stepsVae, int stepsUnet, int batch, int size, long seed, int logEvery,
                       int checkpointEvery, float lrVae, float lrUnet, int heldOut, int samples, int ddimSteps,
                       float guidance, int stopAfter, boolean keepCheckpoint) {
             this(out, stepsVae, stepsUnet, batch, size, seed, logEvery, checkpointEvery, lrVae, lrUnet, heldOut, samples,
-                    ddimSteps, guidance, stopAfter, keepCheckpoint, 0f, 0f, false);
+                    ddimSteps, guidance, stopAfter, keepCheckpoint, 0f, 0f, false, null);
         }
 
         public Config {
@@ -144,9 +153,11 @@ public final class TinyTrainer {
 
         // (a) VAE
         VaeConfig vaeCfg = TinyModels.vae(cfg.size(), 1f);
-        TrainableParams vaeP = new TrainableParams(cfg.seed() + 1, saved == null ? null : sub(saved, "vae/"), null);
+        // --init-from: a finished train-tiny folder's weights are the starting point (a resumed checkpoint wins).
+        Map<String, Tensor> init = saved == null && cfg.initFrom() != null ? initWeights(cfg.initFrom()) : null;
+        TrainableParams vaeP = new TrainableParams(cfg.seed() + 1, saved != null ? sub(saved, "vae/") : init == null ? null : sub(init, "vae/"), null);
         AutoencoderKL vae = new AutoencoderKL(vaeCfg, vaeP);
-        if (saved == null && stage.equals("vae") && done == 0) initLogvar(vaeP);
+        if (saved == null && init == null && stage.equals("vae") && done == 0) initLogvar(vaeP);
         if (stage.equals("vae")) {
             boolean complete = trainVae(vae, vaeP, saved, done);
             if (!complete) return partial(vaeP, null, null, Float.NaN);
@@ -159,8 +170,8 @@ public final class TinyTrainer {
         // (b) UNet + text encoder
         UNetConfig unetCfg = TinyModels.unet(cfg.latent());
         ClipTextConfig textCfg = TinyModels.text();
-        TrainableParams unetP = new TrainableParams(cfg.seed() + 2, saved == null ? null : sub(saved, "unet/"), null);
-        TrainableParams textP = new TrainableParams(cfg.seed() + 3, saved == null ? null : sub(saved, "text_encoder/"),
+        TrainableParams unetP = new TrainableParams(cfg.seed() + 2, saved != null ? sub(saved, "unet/") : init == null ? null : sub(init, "unet/"), null);
+        TrainableParams textP = new TrainableParams(cfg.seed() + 3, saved != null ? sub(saved, "text_encoder/") : init == null ? null : sub(init, "text_encoder/"),
                 k -> k.startsWith("text_model.embeddings."));
         UNet2DConditionModel unet = new UNet2DConditionModel(unetCfg, unetP);
         ClipTextModel text = new ClipTextModel(textCfg, textP);
@@ -433,6 +444,7 @@ public final class TinyTrainer {
         c.put("logvar_init", Float.toString(cfg.logvarInit()));
         c.put("object_weight", Float.toString(cfg.objectWeight()));
         c.put("cosine", cfg.cosine());
+        if (cfg.initFrom() != null) c.put("init_from", cfg.initFrom().toAbsolutePath().normalize().toString());
         return c;
     }
 
@@ -441,6 +453,19 @@ public final class TinyTrainer {
         if (saved == null || !saved.toString().equals(now.toString()))
             throw new IllegalArgumentException("--resume: the checkpoint was made with " + saved + " but this run asks for " + now
                     + "; resume with the same --steps-vae, --steps-unet, --batch, --size, --seed, learning rates, --logvar-init, --object-weight and --cosine");
+    }
+
+    /** The weights of a finished train-tiny (diffusers) folder under "vae/", "unet/", "text_encoder/". */
+    static Map<String, Tensor> initWeights(Path dir) throws IOException {
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        String[][] parts = {{"vae/", "vae/diffusion_pytorch_model.safetensors"}, {"unet/", "unet/diffusion_pytorch_model.safetensors"},
+                {"text_encoder/", "text_encoder/model.safetensors"}};
+        for (String[] p : parts) {
+            Path f = dir.resolve(p[1]);
+            if (!Files.isRegularFile(f)) throw new IllegalArgumentException("--init-from " + dir + ": no " + p[1] + " (expected a folder written by train-tiny)");
+            for (var e : readAll(f).entrySet()) all.put(p[0] + e.getKey(), e.getValue());
+        }
+        return all;
     }
 
     private static Map<String, Tensor> readAll(Path file) throws IOException {

@@ -53,6 +53,8 @@ public final class TrainTinyCommand implements Callable<Integer> {
     float objectWeight = TinyTrainer.DEFAULT_OBJECT_WEIGHT;
     @Option(names = "--cosine", negatable = true, description = "Learning rates: 2%% linear warm-up then cosine decay to 10%% (default ${DEFAULT-VALUE}; --no-cosine: constant).")
     boolean cosine = TinyTrainer.DEFAULT_COSINE;
+    @Option(names = "--init-from", paramLabel = "DIR", description = "Start from the weights of a finished train-tiny folder (e.g. models/tiny) instead of random ones: fine-tuning.")
+    Path initFrom;
     @Option(names = "--ddim-steps", paramLabel = "N", description = "DDIM steps of the sample grid (default ${DEFAULT-VALUE}).")
     int ddimSteps = 50;
     @Option(names = "--guidance", paramLabel = "G", description = "Classifier-free guidance of the second sample column (default ${DEFAULT-VALUE}).")
@@ -70,6 +72,8 @@ public final class TrainTinyCommand implements Callable<Integer> {
             System.setProperty("dragedit.threads", Integer.toString(threads));
         }
         if (!(lrVae > 0) || !(lrUnet > 0)) throw new CommandLine.ParameterException(cl, "learning rates must be > 0");
+        if (initFrom != null && !Files.isDirectory(initFrom))
+            throw new CommandLine.ParameterException(cl, "--init-from " + initFrom + ": not a folder (expected one written by train-tiny, e.g. models/tiny)");
         if (stopAfter < 0) throw new CommandLine.ParameterException(cl, "--stop-after must be ≥ 0");
         if (!resume && Files.isDirectory(out.resolve("checkpoint")))
             throw new CommandLine.ParameterException(cl, out + " holds an unfinished run (checkpoint/): add --resume to continue it, or choose another --out");
@@ -78,7 +82,7 @@ public final class TrainTinyCommand implements Callable<Integer> {
         TinyTrainer.Config cfg;
         try {
             cfg = new TinyTrainer.Config(out, stepsVae, stepsUnet, batch, size, seed, logEvery, checkpointEvery, lrVae, lrUnet,
-                    32, 8, ddimSteps, guidance, stopAfter, keepCheckpoint, logvarInit, objectWeight, cosine);
+                    32, 8, ddimSteps, guidance, stopAfter, keepCheckpoint, logvarInit, objectWeight, cosine, initFrom);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -184,6 +184,32 @@ class TinyTrainerTest {
     }
 
     @Test
+    void initFromStartsFromAFinishedFolder(@TempDir Path tmp) throws Exception {
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        TinyTrainer.Result first = new TinyTrainer(config(a, 2, 2, 0), quiet()).run(false);
+        // No steps: the weights come back exactly as loaded.
+        var zero = new TinyTrainer.Config(b, 0, 0, 2, 32, 7, 1, 2, 1e-3f, 5e-4f, 2, 2, 2, 2f, 0, false, 0f, 4f, true, a);
+        TinyTrainer.Result same = new TinyTrainer(zero, quiet()).run(false);
+        // (as stored: the folder keeps the frozen token embedding table in F16 to stay small)
+        Map<String, Tensor> stored = TinyTrainer.initWeights(a);
+        int n = 0;
+        for (var part : List.of(List.of("vae/", same.vae()), List.of("unet/", same.unet()), List.of("text_encoder/", same.text()))) {
+            @SuppressWarnings("unchecked") Map<String, Tensor> got = (Map<String, Tensor>) part.get(1);
+            for (var e : got.entrySet()) {
+                Tensor want = stored.get(part.get(0) + e.getKey());
+                assertArrayEquals(want.to(dev.dragedit.tensor.DType.F32).data(), e.getValue().data(), e.getKey());
+                n++;
+            }
+        }
+        assertEquals(stored.size(), n);
+        assertArrayEquals(first.unet().get("conv_in.weight").data(), same.unet().get("conv_in.weight").data());
+        assertTrue(Files.readString(b.resolve("README.md")).contains("initial weights: those of `" + a + "`"));
+        var missing = new TinyTrainer.Config(tmp.resolve("c"), 1, 1, 2, 32, 7, 1, 2, 1e-3f, 5e-4f, 2, 2, 2, 2f, 0, false, 0f, 4f, true, tmp.resolve("nothing"));
+        var e = assertThrows(IllegalArgumentException.class, () -> new TinyTrainer(missing, quiet()).run(false));
+        assertTrue(e.getMessage().contains("--init-from") && e.getMessage().contains("vae/diffusion_pytorch_model.safetensors"), e.getMessage());
+    }
+
+    @Test
     void badFlagsGiveOneMessage(@TempDir Path tmp) {
         for (String[] args : new String[][]{
                 {"train-tiny", "--out", tmp.toString(), "--size", "48"},
@@ -192,7 +218,8 @@ class TinyTrainerTest {
                 {"train-tiny", "--steps-vae", "3"},
                 {"train-tiny", "--out", tmp.toString(), "--steps-unet", "many"},
                 {"train-tiny", "--out", tmp.toString(), "--object-weight", "-1"},
-                {"train-tiny", "--out", tmp.toString(), "--logvar-init", "3"}}) {
+                {"train-tiny", "--out", tmp.toString(), "--logvar-init", "3"},
+                {"train-tiny", "--out", tmp.toString(), "--init-from", tmp.resolve("none").toString()}}) {
             StringWriter out = new StringWriter(), err = new StringWriter();
             int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
             assertEquals(Main.EXIT_USAGE, code, String.join(" ", args) + ": " + err);
