@@ -64,7 +64,7 @@ final class DemoCommand implements Callable<Integer> {
             description = "DDIM steps (default ${DEFAULT-VALUE}; 70% of them are inverted and denoised).")
     int inferenceSteps;
 
-    @Option(names = "--no-view", description = "Do not open the live viewer (no viewer exists in this version yet: the flag is accepted for scripts).")
+    @Option(names = "--no-view", description = "Do not open the live viewer afterwards (it opens only when a display exists: DISPLAY or WAYLAND_DISPLAY).")
     boolean noView;
 
     @Option(names = "--self-check", description = "Run the engine self-check instead of the demo edit.")
@@ -124,8 +124,31 @@ final class DemoCommand implements Callable<Integer> {
                     + "PSNR outside the editable region %.1f dB; %d drag iteration(s), %.1f s%n", m.md(), c.distance(), 100 * m.moveRatio(),
                     Math.min(m.psnr(), 99.99), m.iterations(), m.seconds());
         }
-        if (!noView) out.println("demo: (the live viewer is not part of this version; open " + gif + " to watch the drag)");
-        return Main.EXIT_OK;
+        if (noView) return Main.EXIT_OK;
+        CommandLine view = spec.root().commandLine().getSubcommands().get("view");
+        if (view == null) {
+            out.println("demo: this build has no viewer; open " + gif + " to watch the drag");
+            return Main.EXIT_OK;
+        }
+        if (!hasDisplay()) {
+            out.println("demo: no display (DISPLAY/WAYLAND_DISPLAY unset), so the live viewer was not opened; open " + gif
+                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " " + input);
+            return Main.EXIT_OK;
+        }
+        out.println("demo: opening the live viewer with the same scene, drag and mask: press Space to run the drag and watch it step by step");
+        out.flush();
+        // The viewer starts from the input so the drag can be watched live; the demo's result stays in OUT.
+        return view.execute("--model", modelDir.toString(), "--drag", drag, "--mask", maskFile.toString(), "--prompt", scene.caption(),
+                "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps),
+                "--inference-steps", Integer.toString(inferenceSteps), input.toString());
+    }
+
+    static boolean hasDisplay() {
+        for (String v : new String[]{"DISPLAY", "WAYLAND_DISPLAY"}) {
+            String d = System.getenv(v);
+            if (d != null && !d.isBlank()) return true;
+        }
+        return false;
     }
 
     private static String fmt(double v) { return v == Math.rint(v) ? Long.toString((long) v) : String.format(Locale.ROOT, "%.2f", v); }

@@ -106,6 +106,18 @@ public final class EditCommand implements Callable<Integer> {
     @Option(names = "--variant", paramLabel = "NAME", description = "Weights file variant, e.g. fp16.")
     String variant;
 
+    @Option(names = "--lr", defaultValue = "0.01", paramLabel = "LR", description = "Adam learning rate of the drag's latent optimisation (default ${DEFAULT-VALUE}; > 0).")
+    double lr;
+
+    @Option(names = "--lam", defaultValue = "0.1", paramLabel = "W", description = "Weight λ of the mask term that keeps the region outside --mask (default ${DEFAULT-VALUE}; ≥ 0).")
+    double lam;
+
+    @Option(names = "--r-m", defaultValue = "1", paramLabel = "R", description = "Motion-supervision radius r_m in supervision pixels (default ${DEFAULT-VALUE}; ≥ 1).")
+    int rM;
+
+    @Option(names = "--r-p", defaultValue = "3", paramLabel = "R", description = "Point-tracking search radius r_p in supervision pixels (default ${DEFAULT-VALUE}; ≥ 1).")
+    int rP;
+
     /** Side of the video frames' shorter edge at least (small images are scaled up so points and arrows show). */
     static final int VIDEO_MIN_SIDE = 256;
 
@@ -122,6 +134,10 @@ public final class EditCommand implements Callable<Integer> {
             throw usage("--out " + out + ": the image name must end in .png, .jpg or .jpeg");
         if (loraSteps < 0) throw usage("--lora-steps " + loraSteps + ": must be ≥ 0");
         if (steps < 0) throw usage("--steps " + steps + ": must be ≥ 0");
+        if (!(lr > 0) || Double.isInfinite(lr)) throw usage("--lr " + lr + ": expected a finite number > 0 (the drag's Adam learning rate)");
+        if (!(lam >= 0) || Double.isInfinite(lam)) throw usage("--lam " + lam + ": expected a finite number ≥ 0 (the mask term's weight)");
+        if (rM < 1) throw usage("--r-m " + rM + ": expected a whole number ≥ 1 (the motion-supervision radius)");
+        if (rP < 1) throw usage("--r-p " + rP + ": expected a whole number ≥ 1 (the point-tracking radius)");
         if (inferenceSteps > 1000) throw usage("--inference-steps " + inferenceSteps + ": at most 1000 (the scheduler's training timesteps)");
         if (!(videoFps > 0 && videoFps <= 100)) throw usage("--video-fps " + videoFps + ": expected a number in (0, 100]");
         if (video != null) {
@@ -167,7 +183,7 @@ public final class EditCommand implements Callable<Integer> {
         }
         DragDiffusion.Request req;
         try {
-            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed);
+            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage().replace("inversion: ", "--inference-steps/--strength: "));
         }
@@ -252,17 +268,20 @@ public final class EditCommand implements Callable<Integer> {
                 finalXy[k] = DragDiffusion.toImageXy(r.handles().get(k), r.supH(), r.supW(), img.height(), img.width());
             if (vw != null) vw.add(frame(r.image(), finalXy, targetsXy));
 
-            ModelHash mh;
+            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            ObjectNode mh;
             try {
-                mh = hash.get();
+                mh = modelHashJson(json, hash.get());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("edit: interrupted while hashing the model", e);
             } catch (ExecutionException e) {
                 throw new IOException("edit: hashing the model's files failed: " + e.getCause().getMessage(), e.getCause());
             }
-            ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            ObjectNode side = sidecar(json, engine, modelDir, img, points, r, loadSeconds, mh, phasePeakMib, vw, finalXy, t0);
+            EditSpec files = new EditSpec(modelDir, variant, image, mask, prompt, out, video, videoFps, List.copyOf(drags), loraSteps, steps,
+                    inferenceSteps, strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT), lr, lam, rM, rP);
+            ObjectNode side = sidecar(json, "dragedit edit", files, engine.description(), img, points, r, loadSeconds, mh, phasePeakMib,
+                    vw == null ? null : vw.frames(), finalXy, (System.nanoTime() - t0) / 1e9);
             byte[] sideBytes = json.writeValueAsBytes(side);
 
             // All or nothing: the video, the image, then the sidecar; a failure removes what this run wrote.
@@ -349,6 +368,10 @@ public final class EditCommand implements Callable<Integer> {
         if (!cli.test("--inference-steps") && s.inferenceSteps() != null) inferenceSteps = s.inferenceSteps();
         if (!cli.test("--strength") && s.strength() != null) strength = s.strength();
         if (!cli.test("--seed") && s.seed() != null) seed = s.seed();
+        if (!cli.test("--lr") && s.lr() != null) lr = s.lr();
+        if (!cli.test("--lam") && s.lam() != null) lam = s.lam();
+        if (!cli.test("--r-m") && s.rM() != null) rM = s.rM();
+        if (!cli.test("--r-p") && s.rP() != null) rP = s.rP();
         Main.deviceDefault(spec, s.device(), "--spec " + specFile + ": \"device\"");
     }
 
@@ -358,49 +381,68 @@ public final class EditCommand implements Callable<Integer> {
         return Overlay.drawPoints(big, handlesXy, targetsXy, (double) big.width() / picture.width());
     }
 
-    private ObjectNode sidecar(ObjectMapper json, Engine engine, Path modelDir, Images.Rgb img, double[][] points, DragDiffusion.Result r,
-                               double loadSeconds, ModelHash mh, Map<String, Double> phasePeakMib, VideoWriter vw, double[][] finalXy, long t0) {
+    /** The sidecar's "model_hash": the model's identity ({@link ModelHash}) with its per-file hashes. */
+    private static ObjectNode modelHashJson(ObjectMapper json, ModelHash mh) {
+        ObjectNode mhn = json.createObjectNode();
+        mhn.put("sha256", mh.sha256());
+        mhn.put("note", "SHA-256 of the sorted lines \"relative path  SHA-256 of the file\" of the files below");
+        ObjectNode files = mhn.putObject("files");
+        mh.files().forEach(files::put);
+        return mhn;
+    }
+
+    /** The sidecar's "model_hash" of the model folder {@code dir} (and weights variant, may be null): for other front ends' sidecars. */
+    public static ObjectNode modelHashJson(ObjectMapper json, Path dir, String variant) throws IOException {
+        return modelHashJson(json, ModelHash.of(dir, variant));
+    }
+
+    /**
+     * The sidecar of a finished edit, written by {@code dragedit edit} and by the viewer's save (command names which):
+     * the inputs and parameters ({@code files}: every field set; the image, mask and out paths may still be null, see
+     * {@link #placeFiles}), the device, the model hash, per-phase times and memory, the LoRA losses, each drag
+     * iteration, the final handles and distances, the video (its frame count, or null for none), and the replayable
+     * "spec".
+     */
+    public static ObjectNode sidecar(ObjectMapper json, String command, EditSpec files, String device, Images.Rgb img, double[][] points,
+                                     DragDiffusion.Result r, double loadSeconds, ObjectNode modelHash, Map<String, Double> phasePeakMib,
+                                     Integer videoFrames, double[][] finalXy, double totalSeconds) {
         ObjectNode side = json.createObjectNode();
-        side.put("command", "dragedit edit");
+        side.put("command", command);
         side.put("dragedit_version", Main.buildVersion());
-        side.put("model", modelDir.toString());
-        side.put("image", image.toString());
+        side.put("model", files.model().toString());
+        side.putNull("image");
         side.put("image_width", img.width());
         side.put("image_height", img.height());
         ArrayNode dn = side.putArray("drags");
-        for (int i = 0; i < drags.size(); i++) {
+        for (int i = 0; i + 1 < points.length; i += 2) {
             ObjectNode d = dn.addObject();
-            d.putArray("handle_xy").add(points[2 * i][0]).add(points[2 * i][1]);
-            d.putArray("target_xy").add(points[2 * i + 1][0]).add(points[2 * i + 1][1]);
+            d.putArray("handle_xy").add(points[i][0]).add(points[i][1]);
+            d.putArray("target_xy").add(points[i + 1][0]).add(points[i + 1][1]);
         }
-        if (mask != null) side.put("mask", mask.toString()); else side.putNull("mask");
-        side.put("prompt", prompt);
-        side.put("out", out.toString());
+        side.putNull("mask");
+        side.put("prompt", files.prompt());
+        side.putNull("out");
         ObjectNode p = side.putObject("parameters");
-        p.put("lora_steps", loraSteps);
+        p.put("lora_steps", files.loraSteps());
         p.put("lora_rank", 16);
         p.put("lora_batch_size", 4);
         p.put("lora_lr", 5e-4);
-        p.put("drag_steps", steps);
-        p.put("n_inference_step", inferenceSteps);
-        p.put("inversion_strength", strength);
+        p.put("drag_steps", files.steps());
+        p.put("n_inference_step", files.inferenceSteps());
+        p.put("inversion_strength", files.strength());
         p.put("guidance_scale", 1.0);
         p.put("work_width", r.workW());
         p.put("work_height", r.workH());
         p.put("sup_res_w", r.supW());
         p.put("sup_res_h", r.supH());
-        p.put("r_m", 1);
-        p.put("r_p", 3);
-        p.put("lam", 0.1);
-        p.put("drag_lr", 0.01);
+        p.put("r_m", files.rM());
+        p.put("r_p", files.rP());
+        p.put("lam", files.lam());
+        p.put("drag_lr", files.lr());
         p.put("t", r.t());
-        side.put("seed", seed);
-        side.put("device", engine.description());
-        ObjectNode mhn = side.putObject("model_hash");
-        mhn.put("sha256", mh.sha256());
-        mhn.put("note", "SHA-256 of the sorted lines \"relative path  SHA-256 of the file\" of the files below");
-        ObjectNode files = mhn.putObject("files");
-        mh.files().forEach(files::put);
+        side.put("seed", files.seed());
+        side.put("device", device);
+        side.set("model_hash", modelHash);
         ObjectNode times = side.putObject("phase_seconds");
         times.put("load", loadSeconds);
         for (Map.Entry<String, Double> e : r.phaseSeconds().entrySet()) times.put(e.getKey(), e.getValue());
@@ -436,25 +478,40 @@ public final class EditCommand implements Callable<Integer> {
         side.put("points_note", "handles_rc / targets_rc are (row, col) in supervision pixels (sup_res_h × sup_res_w); *_xy are image pixels");
         side.put("iterations_run", r.iterations());
         side.put("reached", r.reached());
-        if (vw != null) {
+        side.put("stopped", r.stopped());
+        if (videoFrames != null && files.video() != null) {
             ObjectNode v = side.putObject("video");
-            v.put("path", video.toString());
-            v.put("frames", vw.frames());
-            v.put("fps", videoFps);
+            v.put("path", files.video().toString());
+            v.put("frames", videoFrames);
+            v.put("fps", files.videoFps());
             v.put("preview", DragDiffusion.PREVIEW);
             v.put("frames_note", "the input, one preview per drag iteration, the result; handles red, targets blue");
         } else side.putNull("video");
-        side.put("total_seconds", (System.nanoTime() - t0) / 1e9);
-        // Every input and parameter, paths absolute: `dragedit edit --spec <this file>` replays the edit.
-        EditSpec replay = new EditSpec(modelDir.toAbsolutePath(), variant, image.toAbsolutePath(), mask == null ? null : mask.toAbsolutePath(), prompt,
-                out.toAbsolutePath(), video == null ? null : video.toAbsolutePath(), videoFps, List.copyOf(drags), loraSteps, steps, inferenceSteps,
-                strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT));
-        side.set("spec", replay.toJson(json));
+        side.put("total_seconds", totalSeconds);
+        placeFiles(json, side, files);
         return side;
     }
 
+    /**
+     * Puts the edit's files into a sidecar made by {@link #sidecar}: "image", "mask", "out" as given, and "spec", every
+     * input and parameter with the paths absolute, so that {@code dragedit edit --spec <sidecar>} replays the edit.
+     */
+    public static void placeFiles(ObjectMapper json, ObjectNode side, EditSpec files) {
+        side.put("image", str(files.image()));
+        side.put("mask", str(files.mask()));
+        side.put("out", str(files.out()));
+        EditSpec replay = new EditSpec(abs(files.model()), files.variant(), abs(files.image()), abs(files.mask()), files.prompt(),
+                abs(files.out()), abs(files.video()), files.videoFps(), files.drags(), files.loraSteps(), files.steps(), files.inferenceSteps(),
+                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP());
+        side.set("spec", replay.toJson(json));
+    }
+
+    private static String str(Path p) { return p == null ? null : p.toString(); }
+
+    private static Path abs(Path p) { return p == null ? null : p.toAbsolutePath(); }
+
     /** out.png → out.json in the same folder. */
-    static Path sidecarOf(Path out) {
+    public static Path sidecarOf(Path out) {
         String n = out.getFileName().toString();
         int dot = n.lastIndexOf('.');
         return out.resolveSibling((dot > 0 ? n.substring(0, dot) : n) + ".json");

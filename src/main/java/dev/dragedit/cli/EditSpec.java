@@ -25,16 +25,18 @@ import java.util.Set;
  * <pre>
  * {"model": "models/tiny", "image": "cat.png", "drags": ["40,32:52,30"], "mask": null, "prompt": "a cat",
  *  "out": "cat-edited.png", "video": "cat.gif", "lora_steps": 80, "steps": 80, "inference_steps": 50,
- *  "strength": 0.7, "seed": 0, "variant": null, "device": "auto", "video_fps": 10}
+ *  "strength": 0.7, "seed": 0, "variant": null, "device": "auto", "video_fps": 10,
+ *  "lr": 0.01, "lam": 0.1, "r_m": 1, "r_p": 3}
  * </pre>
  * A drag is "x1,y1:x2,y2", [[x1, y1], [x2, y2]] or {"handle_xy": [x1, y1], "target_xy": [x2, y2]} (the sidecar's form).
+ * Public so that other front ends (the viewer's save) write the same replayable spec into their sidecars.
  */
-record EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
-                List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
-                String device) {
+public record EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
+                       List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
+                       String device, Double lr, Double lam, Integer rM, Integer rP) {
 
     static final Set<String> FIELDS = Set.of("model", "variant", "image", "mask", "prompt", "out", "video", "video_fps", "drags",
-            "lora_steps", "steps", "inference_steps", "strength", "seed", "device");
+            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p");
 
     /** Reads a spec file, or the "spec" member of a sidecar. Throws IllegalArgumentException naming the file and field. */
     static EditSpec read(Path file) {
@@ -65,11 +67,11 @@ record EditSpec(Path model, String variant, Path image, Path mask, String prompt
         Parser p = new Parser(root, what, base);
         return new EditSpec(p.path("model"), p.string("variant"), p.path("image"), p.path("mask"), p.string("prompt"), p.path("out"),
                 p.path("video"), p.number("video_fps"), p.drags(), p.integer("lora_steps"), p.integer("steps"), p.integer("inference_steps"),
-                p.number("strength"), p.longInt("seed"), p.string("device"));
+                p.number("strength"), p.longInt("seed"), p.string("device"), p.number("lr"), p.number("lam"), p.integer("r_m"), p.integer("r_p"));
     }
 
     /** This spec as the JSON object {@link #read} accepts (null fields written as null; paths as they are). */
-    ObjectNode toJson(ObjectMapper m) {
+    public ObjectNode toJson(ObjectMapper m) {
         ObjectNode o = m.createObjectNode();
         o.put("model", str(model));
         o.put("variant", variant);
@@ -87,7 +89,16 @@ record EditSpec(Path model, String variant, Path image, Path mask, String prompt
         o.put("strength", strength);
         o.put("seed", seed);
         o.put("device", device);
+        o.put("lr", lr);
+        o.put("lam", lam);
+        o.put("r_m", rM);
+        o.put("r_p", rP);
         return o;
+    }
+
+    /** A handle and its target {x, y} as the drag string "x1,y1:x2,y2" (whole numbers without ".0"; others exactly, Double.toString). */
+    public static String drag(double[] handle, double[] target) {
+        return num(handle[0]) + "," + num(handle[1]) + ":" + num(target[0]) + "," + num(target[1]);
     }
 
     private static String str(Path p) { return p == null ? null : p.toString(); }

@@ -26,6 +26,10 @@ import java.util.Map;
  * the VAE's 8 times the UNet's 8), the clicked points and the mask follow it, and the decoded result is resized back.
  * The LoRA stays attached through the drag and the denoise (run_drag loads it into the UNet for both) and is detached
  * at the end, so the models can be reused.
+ * <p>
+ * A listener can stop the run ({@link Listener#stopRequested}): during the LoRA fit or the inversion the edit is
+ * abandoned with {@link Cancelled} at the next step; during the drag the loop ends before its next iteration, as if
+ * its iteration limit had been reached, and the denoise and decode still make the result ({@link Result#stopped}).
  */
 public final class DragDiffusion {
     private DragDiffusion() {}
@@ -33,11 +37,20 @@ public final class DragDiffusion {
     /**
      * What to edit: the image, its clicked points {x, y} in the image's pixels in run_drag's order (handle 0, target 0,
      * handle 1, …), an optional mask (values 0..255 [H, W]; nonzero = may change; null = none), the prompt, and the
-     * method's knobs (LoRA steps 0 = no LoRA, drag iterations, DDIM steps and inversion strength, seed).
+     * method's knobs (LoRA steps 0 = no LoRA, drag iterations, DDIM steps and inversion strength, seed), and the drag
+     * loop's Adam learning rate lr, mask weight lam and the radii r_m (motion supervision) and r_p (point tracking).
      */
     public record Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
-                          int inferenceSteps, double strength, long seed) {
+                          int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP) {
+        /** With the drag loop's knobs at DragDiffusion's defaults ({@link DragConfig#defaults}: lr 0.01, lam 0.1, r_m 1, r_p 3). */
+        public Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
+                       int inferenceSteps, double strength, long seed) {
+            this(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed,
+                    DEFAULTS.lr(), DEFAULTS.lam(), DEFAULTS.rM(), DEFAULTS.rP());
+        }
+
         public Request {
+            checkKnobs(lr, lam, rM, rP);
             if (pointsXy.length == 0 || pointsXy.length % 2 != 0)
                 throw new IllegalArgumentException("edit: " + pointsXy.length + " points; expected pairs (handle, target), at least one");
             if (loraSteps < 0) throw new IllegalArgumentException("edit: LoRA steps " + loraSteps + " must be ≥ 0");
@@ -46,10 +59,41 @@ public final class DragDiffusion {
                 throw new IllegalArgumentException("edit: the mask is " + mask.dim(-1) + "×" + mask.dim(-2) + " but the image is " + image.size());
             Inversion.actualSteps(inferenceSteps, strength); // validates steps and strength with its own message
         }
+
+        /** This request with the drag loop's knobs replaced. */
+        public Request withKnobs(double lr, double lam, int rM, int rP) {
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP);
+        }
+    }
+
+    /** The knobs' defaults (the image size does not affect them). */
+    private static final DragConfig DEFAULTS = DragConfig.defaults(64, 64);
+
+    /**
+     * Checks the drag loop's knobs as the edit command and the viewer accept them: lr a finite number &gt; 0, lam a
+     * finite number ≥ 0, r_m and r_p at least 1 (a radius 0 patch or search window is a single feature pixel, which
+     * DragDiffusion never uses). The message names the knob, its value and what is expected.
+     */
+    public static void checkKnobs(double lr, double lam, int rM, int rP) {
+        if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("edit: lr " + lr + " must be a finite number > 0 (the drag loop's Adam learning rate, default 0.01)");
+        if (!(lam >= 0) || Double.isInfinite(lam)) throw new IllegalArgumentException("edit: lam " + lam + " must be a finite number ≥ 0 (the weight of the mask term, default 0.1)");
+        if (rM < 1) throw new IllegalArgumentException("edit: r_m " + rM + " must be ≥ 1 (the motion-supervision radius in supervision pixels, default 1)");
+        if (rP < 1) throw new IllegalArgumentException("edit: r_p " + rP + " must be ≥ 1 (the point-tracking radius in supervision pixels, default 3)");
+    }
+
+    /** The run was stopped by its listener before the drag started (during the LoRA fit or the inversion): there is no result. */
+    public static final class Cancelled extends RuntimeException {
+        public Cancelled(String phase) { super("edit: stopped during " + phase + "; no result"); }
     }
 
     /** Progress: phase start/end and each drag iteration. Callbacks run on the caller's thread. */
     public interface Listener {
+        /**
+         * Polled at every LoRA step, inversion step and before every drag iteration: true stops the run (see the
+         * class comment). Called from the run's thread; implementations read a flag another thread sets.
+         */
+        default boolean stopRequested() { return false; }
+
         default void phase(String name, String detail) {}
         default void loraStep(int step, int steps, float loss) {}
         default void iteration(DragIteration it, double maxDistance) {}
@@ -62,6 +106,39 @@ public final class DragDiffusion {
          * {x, y} in its pixels ({@link #toImageXy}).
          */
         default void preview(int index, double[][] handlesXy, Images.Rgb frame) {}
+
+        /**
+         * Whether {@link #prediction} should be called: the raw pred_x0 latent each drag iteration, for a listener that
+         * makes its own (cheaper, or on-device) picture of it instead of {@link #preview}'s VAE decode. Like previews,
+         * asking makes every iteration run the whole UNet.
+         */
+        default boolean wantsPredictions() { return false; }
+
+        /**
+         * The input image's latent z0 = image2latent(image) at the working size [1, 4, h/8, w/8] (on the model's device),
+         * once, before the inversion; only when {@link #wantsPredictions}. A latent-to-RGB preview is fitted on it.
+         */
+        default void encoded(Tensor z0) {}
+
+        /**
+         * Drag iteration {@code index}'s pred_x0 (on the model's device, off the tape; read, do not modify) with the
+         * tracked handles {x, y} in the input image's pixels; {@link #decodePreview} turns it into {@link #preview}'s picture.
+         */
+        default void prediction(int index, double[][] handlesXy, Tensor predX0) {}
+    }
+
+    /**
+     * The VAE decode of a pred_x0 latent as a picture of h0 × w0 (the input size): what {@link Listener#preview}
+     * shows ({@link #PREVIEW}).
+     */
+    public static Images.Rgb decodePreview(StableDiffusion sd, Tensor predX0, int h0, int w0) {
+        Functional f = sd.functional();
+        Tensor px;
+        try (Tape.Scope g = Tape.noGrad()) {
+            px = sd.vae.decode(f, f.scale(predX0, 1f / sd.vae.scalingFactor())).toCpu();
+        }
+        if (px.dim(2) != h0 || px.dim(3) != w0) px = CpuOps.INSTANCE.resizeBilinear(px, h0, w0);
+        return Images.toPixels(px, true);
     }
 
     /** What a preview shows (named in sidecars). */
@@ -78,11 +155,12 @@ public final class DragDiffusion {
     /**
      * The edited image (input size), the size worked at, the supervision resolution, the inversion timestep, the
      * targets and the final handles (supervision (row, col)), the drag iterations run and whether every handle
-     * reached its target, each iteration's record, the LoRA losses, and the seconds per phase (insertion order).
+     * reached its target, each iteration's record, the LoRA losses, the seconds per phase (insertion order), and
+     * whether the listener stopped the drag early (the iterations run are then fewer than asked for).
      */
     public record Result(Images.Rgb image, int workH, int workW, int supH, int supW, int t, List<DragPoint> targets,
                          List<DragPoint> handles, int iterations, boolean reached, List<DragIteration> trace,
-                         List<Float> loraLosses, Map<String, Double> phaseSeconds) {
+                         List<Float> loraLosses, Map<String, Double> phaseSeconds, boolean stopped) {
         /** |handle − target| per pair, in supervision pixels. */
         public double[] distances() {
             double[] d = new double[handles.size()];
@@ -115,7 +193,9 @@ public final class DragDiffusion {
         if (h != h0 || w != w0) img = CpuOps.INSTANCE.resizeBilinear(img, h, w);
         double[][] xy = new double[req.pointsXy().length][];
         for (int i = 0; i < xy.length; i++) xy[i] = new double[]{req.pointsXy()[i][0] * w / w0, req.pointsXy()[i][1] * h / h0};
-        DragConfig cfg = DragConfig.defaults(h, w).withMaxIterations(req.dragSteps());
+        DragConfig d = DragConfig.defaults(h, w);
+        DragConfig cfg = new DragConfig(d.supResH(), d.supResW(), req.rM(), req.rP(), req.lam(), req.lr(), req.dragSteps(),
+                d.featureIdx(), d.reachDistance());
         List<List<DragPoint>> ht = DragInputs.handlesAndTargets(xy, h, w, cfg.supResH(), cfg.supResW());
         // A click in the last pixel row or column rounds (half to even) to sup_res, one past the grid, where
         // drag_diffusion_update would index out of bounds: such points are clamped to the grid's edge.
@@ -136,6 +216,7 @@ public final class DragDiffusion {
         List<Float> loraLosses = new ArrayList<>();
         try {
             if (req.loraSteps() > 0) {
+                if (listener.stopRequested()) throw new Cancelled("lora");
                 listener.phase("lora", req.loraSteps() + " steps");
                 long tl = System.nanoTime();
                 Listener l = listener;
@@ -144,15 +225,21 @@ public final class DragDiffusion {
                         (step, steps, loss) -> {
                             loraLosses.add(loss);
                             l.loraStep(step, steps, loss);
+                            // LoraTrainer detaches its adapters when this throws, so the UNet is left as it was.
+                            if (l.stopRequested()) throw new Cancelled("lora");
                         });
                 times.put("lora", secs(tl));
             }
 
             int actual = Inversion.actualSteps(req.inferenceSteps(), req.strength());
+            if (listener.stopRequested()) throw new Cancelled("inversion");
             listener.phase("inversion", actual + " of " + req.inferenceSteps() + " DDIM steps");
             long ti = System.nanoTime();
             Tensor z0 = Inversion.image2latent(f, sd.vae, img);
-            Inversion.Result inv = Inversion.invert(f, sd.unet, scheduler, z0, sd.placement().input(text), req.inferenceSteps(), actual, false, null);
+            if (listener.wantsPredictions()) listener.encoded(z0);
+            Listener li = listener;
+            Inversion.Result inv = Inversion.invert(f, sd.unet, scheduler, z0, sd.placement().input(text), req.inferenceSteps(), actual, false,
+                    (k, t, latent) -> { if (li.stopRequested()) throw new Cancelled("inversion"); });
             times.put("inversion", secs(ti));
 
             Tensor interp = null;
@@ -178,17 +265,15 @@ public final class DragDiffusion {
                             l.iteration(it, max);
                         }
 
-                        @Override public boolean wantsPrediction() { return l.wantsPreviews(); }
+                        @Override public boolean wantsPrediction() { return l.wantsPreviews() || l.wantsPredictions(); }
+
+                        @Override public boolean stopRequested() { return l.stopRequested(); }
 
                         @Override public void onPrediction(int index, List<DragPoint> handles, Tensor predX0) {
-                            Tensor px;
-                            try (Tape.Scope g = Tape.noGrad()) {
-                                px = sd.vae.decode(f, f.scale(predX0, 1f / sd.vae.scalingFactor())).toCpu();
-                            }
-                            if (h != h0 || w != w0) px = CpuOps.INSTANCE.resizeBilinear(px, h0, w0);
                             double[][] xy = new double[handles.size()][];
                             for (int k = 0; k < xy.length; k++) xy[k] = toImageXy(handles.get(k), cfg.supResH(), cfg.supResW(), h0, w0);
-                            l.preview(index, xy, Images.toPixels(px, true));
+                            if (l.wantsPredictions()) l.prediction(index, xy, predX0);
+                            if (l.wantsPreviews()) l.preview(index, xy, decodePreview(sd, predX0, h0, w0));
                         }
                     });
             times.put("drag", secs(td));
@@ -209,7 +294,7 @@ public final class DragDiffusion {
             Images.Rgb pixels = Images.toPixels(out, true); // clamp(out/2 + 0.5, 0, 1)·255, astype(uint8)
             times.put("decode", secs(tv));
             return new Result(pixels, h, w, cfg.supResH(), cfg.supResW(), inv.t(), List.copyOf(targets), drag.handles(),
-                    drag.iterations(), drag.reached(), List.copyOf(trace), List.copyOf(loraLosses), times);
+                    drag.iterations(), drag.reached(), List.copyOf(trace), List.copyOf(loraLosses), times, drag.stopped());
         } finally {
             if (lora != null) lora.detach();
         }

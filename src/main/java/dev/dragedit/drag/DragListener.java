@@ -37,5 +37,12 @@ public interface DragListener {
     /** Whether {@link DragIteration#tensors()} should be filled (copies cost time and memory on large models). */
     default boolean wantsTensors() { return false; }
 
+    /**
+     * Asked before each iteration: true ends the loop there, as if the iteration limit had been reached (the result
+     * is the latent after the iterations done so far, {@link DragLoop.Result#stopped} set). A viewer's Stop button
+     * lands here, so it takes effect within one iteration and the edit still completes.
+     */
+    default boolean stopRequested() { return false; }
+
     DragListener NONE = (it, latent) -> {};
 }

@@ -37,6 +37,8 @@ import java.util.List;
  * the same evaluation as x_prev_0 (both come from iteration 0's UNet pass), so |·| contributes no gradient there
  * (d|x|/dx = 0 at 0, as in PyTorch).
  * Adam is torch.optim.Adam (betas 0.9/0.999, eps 1e-8): optim/Adam, whose moments live where z is.
+ * A listener may end the loop before any iteration ({@link DragListener#stopRequested}, the viewer's Stop): the result
+ * is then exactly that of a loop whose n_pix_step was the number of iterations run.
  */
 public final class DragLoop {
     private final UNet2DConditionModel unet;
@@ -45,8 +47,11 @@ public final class DragLoop {
     private final Placement placement;
     private final Functional f;
 
-    /** The latent after the loop, the handles where tracking last put them, how many iterations ran, and whether all handles reached their targets. */
-    public record Result(Tensor latent, List<DragPoint> handles, int iterations, boolean reached) {}
+    /**
+     * The latent after the loop, the handles where tracking last put them, how many iterations ran, whether all
+     * handles reached their targets, and whether the listener stopped the loop early ({@link DragListener#stopRequested}).
+     */
+    public record Result(Tensor latent, List<DragPoint> handles, int iterations, boolean reached, boolean stopped) {}
 
     /** scheduler must have had setTimesteps called (DragPipeline.step's previous timestep is t − T/n). */
     public DragLoop(UNet2DConditionModel unet, DdimScheduler scheduler, DragConfig config) {
@@ -147,8 +152,12 @@ public final class DragLoop {
         PointTracker tracker = null;
         List<DragPoint> handles = new ArrayList<>(handlesIn);
         int done = 0;
-        boolean reached = false;
+        boolean reached = false, stopped = false;
         for (int i = 0; i < config.maxIterations(); i++) {
+            if (listener.stopRequested()) {
+                stopped = true;
+                break;
+            }
             Tensor latentIn = tensors ? cpu(z) : null;
             Eval e = evaluate(z, tf, ctx, needEps);
             StepResult step = needEps ? scheduler.dragStep(f, e.eps(), t, z) : null;
@@ -207,7 +216,7 @@ public final class DragLoop {
         }
         Tensor out = placement.input(Tensor.zeros(initCode.shape()));
         out = f.ops.add(out, z); // a fresh tensor off the tape, where z lives
-        return new Result(out, List.copyOf(handles), done, reached);
+        return new Result(out, List.copyOf(handles), done, reached, stopped);
     }
 
     /** check_handle_reach_target: every |handle − target| &lt; 2.0. */

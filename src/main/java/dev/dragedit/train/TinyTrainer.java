@@ -93,7 +93,7 @@ public final class TinyTrainer {
     }
 
     /** Defaults: 37–48 min at the 2.4–1.5 VAE and 2.2–1.9 UNet steps/s measured on this 2-core machine (see the command's help). */
-    public static final int DEFAULT_STEPS_VAE = 4000, DEFAULT_STEPS_UNET = 3500, DEFAULT_BATCH = 4;
+    public static final int DEFAULT_STEPS_VAE = 1500, DEFAULT_STEPS_UNET = 3500, DEFAULT_BATCH = 4;
     public static final float DEFAULT_LOGVAR_INIT = 0f, DEFAULT_OBJECT_WEIGHT = 4f;
     public static final boolean DEFAULT_COSINE = true;
     static final float KL_WEIGHT = 1e-6f;

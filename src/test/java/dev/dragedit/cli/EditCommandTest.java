@@ -198,6 +198,48 @@ class EditCommandTest {
     }
 
     @Test
+    void theDragKnobsAreOptionsSpecFieldsAndSidecarFieldsThatTheReplayUses(@TempDir Path tmp) throws IOException {
+        Path sd = ForwardCommandTest.sdFolder(tmp);
+        Path in = tmp.resolve("in.png");
+        Images.write(in, picture(64, 64));
+        String[] common = {"--model", sd.toString(), "--image", in.toString(), "--drag", "20,32:30,32", "--lora-steps", "0", "--steps", "2",
+                "--inference-steps", "2", "--strength", "0.5"};
+        Path plain = tmp.resolve("plain.png"), knobs = tmp.resolve("knobs.png");
+        List<String> a = new ArrayList<>(List.of(common));
+        a.addAll(List.of("--out", plain.toString()));
+        assertEquals(0, edit(a.toArray(String[]::new)).code());
+        a = new ArrayList<>(List.of(common));
+        a.addAll(List.of("--out", knobs.toString(), "--lr", "0.05", "--lam", "0.25", "--r-m", "2", "--r-p", "4"));
+        ForwardCommandTest.Run r = edit(a.toArray(String[]::new));
+        assertEquals(0, r.code(), r.out() + r.err());
+        JsonNode plainJ = new ObjectMapper().readTree(tmp.resolve("plain.json").toFile());
+        JsonNode j = new ObjectMapper().readTree(tmp.resolve("knobs.json").toFile());
+        JsonNode p = j.get("parameters"), s = j.get("spec");
+        assertEquals(0.05, p.get("drag_lr").asDouble());
+        assertEquals(0.25, p.get("lam").asDouble());
+        assertEquals(2, p.get("r_m").asInt());
+        assertEquals(4, p.get("r_p").asInt());
+        assertEquals(0.05, s.get("lr").asDouble());
+        assertEquals(0.25, s.get("lam").asDouble());
+        assertEquals(2, s.get("r_m").asInt());
+        assertEquals(4, s.get("r_p").asInt());
+        assertEquals(0.01, plainJ.get("spec").get("lr").asDouble()); // the defaults are recorded too
+        assertEquals(3, plainJ.get("spec").get("r_p").asInt());
+        assertNotEquals(plainJ.get("iterations").toString(), j.get("iterations").toString(), "the knobs changed the drag");
+
+        Path again = tmp.resolve("again.png");
+        ForwardCommandTest.Run r2 = edit("--spec", tmp.resolve("knobs.json").toString(), "--out", again.toString());
+        assertEquals(0, r2.code(), r2.out() + r2.err());
+        assertTrue(java.util.Arrays.equals(Images.read(knobs).pixels(), Images.read(again).pixels()), "the replay uses the knobs");
+        assertEquals(j.get("iterations").toString(), new ObjectMapper().readTree(tmp.resolve("again.json").toFile()).get("iterations").toString());
+
+        Path bad = Files.writeString(tmp.resolve("bad.json"), "{\"r_m\": 1.5}");
+        ForwardCommandTest.Run b = ForwardCommandTest.run("edit", "--spec", bad.toString());
+        assertEquals(2, b.code());
+        assertTrue(b.err().contains("\"r_m\" is 1.5; expected a whole number"), b.err());
+    }
+
+    @Test
     void badInputsFailCleanlyWithoutOutput(@TempDir Path tmp) throws IOException {
         Path sd = ForwardCommandTest.sdFolder(tmp);
         Path in = tmp.resolve("in.png");
@@ -219,6 +261,10 @@ class EditCommandTest {
         expectFailure(tmp, 2, "expected a name ending in .gif or .mp4", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10",
                 "--video", tmp.resolve("drag.avi").toString());
         assertFalse(Files.exists(tmp.resolve("drag.avi")));
+        expectFailure(tmp, 2, "--lr 0.0: expected a finite number > 0", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--lr", "0");
+        expectFailure(tmp, 2, "--lam -0.5: expected a finite number ≥ 0", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--lam", "-0.5");
+        expectFailure(tmp, 2, "--r-m 0: expected a whole number ≥ 1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--r-m", "0");
+        expectFailure(tmp, 2, "--r-p 0: expected a whole number ≥ 1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--r-p", "0");
     }
 
     private static void expectFailure(Path tmp, int code, String part, String... args) throws IOException {

@@ -70,6 +70,35 @@ class DragLoopTest {
     }
 
     @Test
+    void aStopRequestEndsTheLoopBeforeTheNextIterationAsIfTheLimitWereReached() {
+        DragLoop loop = new DragLoop(unet, DragLoopFixtureTest.scheduler(), DragLoopFixtureTest.fixtureConfig(5));
+        List<DragPoint> targets = DragLoopFixtureTest.points(ref("target_points"));
+        int[] done = {0}, asked = {0};
+        DragListener l = new DragListener() {
+            @Override public void onIteration(DragIteration it, Tensor latent) { done[0]++; }
+            @Override public boolean stopRequested() { asked[0]++; return done[0] >= 2; }
+        };
+        DragLoop.Result stopped = loop.run(ref("init_code"), ref("text_embeddings"), 681, handles(), targets, ref("interp_mask"), l);
+        assertTrue(stopped.stopped());
+        assertFalse(stopped.reached());
+        assertEquals(2, stopped.iterations());
+        assertEquals(3, asked[0], "asked before each iteration, the third answered yes");
+        DragLoop.Result two = new DragLoop(unet, DragLoopFixtureTest.scheduler(), DragLoopFixtureTest.fixtureConfig(2))
+                .run(ref("init_code"), ref("text_embeddings"), 681, handles(), targets, ref("interp_mask"), null);
+        assertFalse(two.stopped());
+        assertArrayEquals(two.latent().data(), stopped.latent().data(), "the latent of a 2-iteration run");
+        assertEquals(two.handles(), stopped.handles());
+        DragLoop.Result none = loop.run(ref("init_code"), ref("text_embeddings"), 681, handles(), targets, ref("interp_mask"),
+                new DragListener() {
+                    @Override public void onIteration(DragIteration it, Tensor latent) { fail("stopped before the first iteration"); }
+                    @Override public boolean stopRequested() { return true; }
+                });
+        assertTrue(none.stopped());
+        assertEquals(0, none.iterations());
+        assertArrayEquals(ref("init_code").data(), none.latent().data());
+    }
+
+    @Test
     void invalidSettingsAndPointsAreClearErrors() {
         assertThrows(IllegalArgumentException.class, () -> new DragConfig(64, 64, 1, 3, 0.1, 0, 3, new int[]{3}, 2.0));
         assertThrows(IllegalArgumentException.class, () -> new DragConfig(64, 64, -1, 3, 0.1, 0.01, 3, new int[]{3}, 2.0));
