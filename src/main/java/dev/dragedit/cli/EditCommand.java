@@ -519,20 +519,32 @@ public final class EditCommand implements Callable<Integer> {
 
     /** "x1,y1:x2,y2" → {{x1, y1}, {x2, y2}}; a handle equal to its target is refused. */
     private double[][] parseDrag(String s) {
+        try {
+            return parseDragPair(s);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
+    /**
+     * "x1,y1:x2,y2" → {{x1, y1}, {x2, y2}} (handle, target); IllegalArgumentException naming the option --drag and
+     * what was expected. A handle equal to its target is refused. Also used by the viewer's --drag.
+     */
+    public static double[][] parseDragPair(String s) {
         String[] pts = s.split(":", -1);
-        if (pts.length != 2) throw usage("--drag " + s + ": expected x1,y1:x2,y2 (handle, then target)");
+        if (pts.length != 2) throw new IllegalArgumentException("--drag " + s + ": expected x1,y1:x2,y2 (handle, then target)");
         double[][] r = new double[2][];
         for (int k = 0; k < 2; k++) {
             String[] c = pts[k].split(",", -1);
-            if (c.length != 2) throw usage("--drag " + s + ": expected x1,y1:x2,y2 (handle, then target)");
+            if (c.length != 2) throw new IllegalArgumentException("--drag " + s + ": expected x1,y1:x2,y2 (handle, then target)");
             try {
                 r[k] = new double[]{Double.parseDouble(c[0].trim()), Double.parseDouble(c[1].trim())};
             } catch (NumberFormatException e) {
-                throw usage("--drag " + s + ": '" + pts[k] + "' is not a point x,y of numbers");
+                throw new IllegalArgumentException("--drag " + s + ": '" + pts[k] + "' is not a point x,y of numbers");
             }
-            if (!Double.isFinite(r[k][0]) || !Double.isFinite(r[k][1])) throw usage("--drag " + s + ": coordinates must be finite");
+            if (!Double.isFinite(r[k][0]) || !Double.isFinite(r[k][1])) throw new IllegalArgumentException("--drag " + s + ": coordinates must be finite");
         }
-        if (r[0][0] == r[1][0] && r[0][1] == r[1][1]) throw usage("--drag " + s + ": the handle equals its target; nothing to drag");
+        if (r[0][0] == r[1][0] && r[0][1] == r[1][1]) throw new IllegalArgumentException("--drag " + s + ": the handle equals its target; nothing to drag");
         return r;
     }
 

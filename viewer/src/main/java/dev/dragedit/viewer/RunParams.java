@@ -1,0 +1,37 @@
+package dev.dragedit.viewer;
+
+import dev.dragedit.drag.DragDiffusion;
+import dev.dragedit.drag.Images;
+import dev.dragedit.tensor.Tensor;
+
+/**
+ * The knobs of one viewer drag, as the panel shows them: prompt, seed, drag iterations (steps), the drag loop's
+ * learning rate, mask weight λ and radii r_m / r_p, inversion strength, LoRA steps and DDIM steps. The same knobs as
+ * {@code dragedit edit}'s options, so that a saved sidecar replays the viewer's edit. The viewer defaults to 20 LoRA
+ * steps instead of DragDiffusion's 80 so that a first drag starts quickly; everything else is DragDiffusion's default.
+ */
+public record RunParams(String prompt, long seed, int steps /* drag iterations */, double lr, double lam, int rM, int rP,
+                        double strength, int loraSteps, int inferenceSteps) {
+
+    public static RunParams defaults() {
+        return new RunParams("", 42, 80, 0.01, 0.1, 1, 3, 0.7, 20, 50);
+    }
+
+    /**
+     * The engine request for an image, its clicked points (handle, target, … in image pixels) and an optional mask
+     * (255 = may change, 0 = keep; h·w values). Throws IllegalArgumentException with a message naming the bad knob.
+     */
+    public DragDiffusion.Request toRequest(Images.Rgb image, double[][] pointsXy, float[] mask255OrNull) {
+        if (prompt == null) throw new IllegalArgumentException("prompt is null; expected text (may be empty)");
+        if (steps < 0) throw new IllegalArgumentException("steps " + steps + ": expected a whole number ≥ 0 (drag iterations)");
+        if (loraSteps < 0) throw new IllegalArgumentException("LoRA steps " + loraSteps + ": expected a whole number ≥ 0");
+        if (inferenceSteps > 1000) throw new IllegalArgumentException("DDIM steps " + inferenceSteps + ": at most 1000 (the scheduler's training timesteps)");
+        Tensor mask = null;
+        if (mask255OrNull != null) {
+            if (mask255OrNull.length != image.height() * image.width())
+                throw new IllegalArgumentException("the mask has " + mask255OrNull.length + " values; expected " + image.height() + "×" + image.width());
+            mask = Tensor.of(mask255OrNull.clone(), image.height(), image.width());
+        }
+        return new DragDiffusion.Request(image, pointsXy, mask, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP);
+    }
+}
