@@ -230,7 +230,7 @@ final class TinyReport {
                         + "- scaling_factor = 1/std of the posterior means of %d training scenes = %.5f%n",
                 cfg.seed(), cfg.size(), cfg.size(), cfg.size(), cfg.size(), cfg.latent(), cfg.latent(), cfg.batch(),
                 cfg.stepsVae(), cfg.lrVae(), schedule(cfg),
-                cfg.objectWeight() > 0 ? String.format(Locale.ROOT, "L1 weighted %g inside objects and 1 elsewhere (the scenes' exact geometry), divided by the sum of the weights", 1 + cfg.objectWeight()) : "mean L1",
+                cfg.objectWeight() > 0 ? String.format(Locale.ROOT, "L1 weighted %s inside objects and 1 elsewhere (the scenes' exact geometry), divided by the sum of the weights", (1 + cfg.objectWeight()) == Math.rint(1 + cfg.objectWeight()) ? Integer.toString((int) (1 + cfg.objectWeight())) : Float.toString(1 + cfg.objectWeight())) : "mean L1",
                 cfg.logvarInit() != 0 ? String.format(Locale.ROOT, "; the logvar half of quant_conv's bias starts at %g", cfg.logvarInit()) : "",
                 cfg.stepsUnet(), cfg.lrUnet(), schedule(cfg), TinyTrainer.SCALE_SCENES, sf));
         if (cfg.initFrom() != null)
