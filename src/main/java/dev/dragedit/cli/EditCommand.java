@@ -118,6 +118,9 @@ public final class EditCommand implements Callable<Integer> {
     @Option(names = "--r-p", defaultValue = "3", paramLabel = "R", description = "Point-tracking search radius r_p in supervision pixels (default ${DEFAULT-VALUE}; ≥ 1).")
     int rP;
 
+    @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's check_handle_reach_target; the supervision grid is half the image).")
+    double reach;
+
     /** Side of the video frames' shorter edge at least (small images are scaled up so points and arrows show). */
     static final int VIDEO_MIN_SIDE = 256;
 
@@ -138,6 +141,7 @@ public final class EditCommand implements Callable<Integer> {
         if (!(lam >= 0) || Double.isInfinite(lam)) throw usage("--lam " + lam + ": expected a finite number ≥ 0 (the mask term's weight)");
         if (rM < 1) throw usage("--r-m " + rM + ": expected a whole number ≥ 1 (the motion-supervision radius)");
         if (rP < 1) throw usage("--r-p " + rP + ": expected a whole number ≥ 1 (the point-tracking radius)");
+        if (!(reach > 0) || Double.isInfinite(reach)) throw usage("--reach " + reach + ": expected a finite number > 0 (supervision pixels)");
         if (inferenceSteps > 1000) throw usage("--inference-steps " + inferenceSteps + ": at most 1000 (the scheduler's training timesteps)");
         if (!(videoFps > 0 && videoFps <= 100)) throw usage("--video-fps " + videoFps + ": expected a number in (0, 100]");
         if (video != null) {
@@ -183,7 +187,7 @@ public final class EditCommand implements Callable<Integer> {
         }
         DragDiffusion.Request req;
         try {
-            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP);
+            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage().replace("inversion: ", "--inference-steps/--strength: "));
         }
@@ -279,7 +283,7 @@ public final class EditCommand implements Callable<Integer> {
                 throw new IOException("edit: hashing the model's files failed: " + e.getCause().getMessage(), e.getCause());
             }
             EditSpec files = new EditSpec(modelDir, variant, image, mask, prompt, out, video, videoFps, List.copyOf(drags), loraSteps, steps,
-                    inferenceSteps, strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT), lr, lam, rM, rP);
+                    inferenceSteps, strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT), lr, lam, rM, rP, reach);
             ObjectNode side = sidecar(json, "dragedit edit", files, engine.description(), img, points, r, loadSeconds, mh, phasePeakMib,
                     vw == null ? null : vw.frames(), finalXy, (System.nanoTime() - t0) / 1e9);
             byte[] sideBytes = json.writeValueAsBytes(side);
@@ -372,6 +376,7 @@ public final class EditCommand implements Callable<Integer> {
         if (!cli.test("--lam") && s.lam() != null) lam = s.lam();
         if (!cli.test("--r-m") && s.rM() != null) rM = s.rM();
         if (!cli.test("--r-p") && s.rP() != null) rP = s.rP();
+        if (!cli.test("--reach") && s.reach() != null) reach = s.reach();
         Main.deviceDefault(spec, s.device(), "--spec " + specFile + ": \"device\"");
     }
 
@@ -439,6 +444,7 @@ public final class EditCommand implements Callable<Integer> {
         p.put("r_p", files.rP());
         p.put("lam", files.lam());
         p.put("drag_lr", files.lr());
+        p.put("reach", files.reach() != null ? files.reach() : 2.0);
         p.put("t", r.t());
         side.put("seed", files.seed());
         side.put("device", device);
@@ -502,7 +508,7 @@ public final class EditCommand implements Callable<Integer> {
         side.put("out", str(files.out()));
         EditSpec replay = new EditSpec(abs(files.model()), files.variant(), abs(files.image()), abs(files.mask()), files.prompt(),
                 abs(files.out()), abs(files.video()), files.videoFps(), files.drags(), files.loraSteps(), files.steps(), files.inferenceSteps(),
-                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP());
+                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP(), files.reach());
         side.set("spec", replay.toJson(json));
     }
 

@@ -33,10 +33,18 @@ import java.util.Set;
  */
 public record EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
                        List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
-                       String device, Double lr, Double lam, Integer rM, Integer rP) {
+                       String device, Double lr, Double lam, Integer rM, Integer rP, Double reach) {
+
+    /** Without a reach distance (the default: DragDiffusion's 2 supervision pixels). */
+    public EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
+                    List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
+                    String device, Double lr, Double lam, Integer rM, Integer rP) {
+        this(model, variant, image, mask, prompt, out, video, videoFps, drags, loraSteps, steps, inferenceSteps, strength, seed,
+                device, lr, lam, rM, rP, null);
+    }
 
     static final Set<String> FIELDS = Set.of("model", "variant", "image", "mask", "prompt", "out", "video", "video_fps", "drags",
-            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p");
+            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p", "reach");
 
     /** Reads a spec file, or the "spec" member of a sidecar. Throws IllegalArgumentException naming the file and field. */
     static EditSpec read(Path file) {
@@ -67,7 +75,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
         Parser p = new Parser(root, what, base);
         return new EditSpec(p.path("model"), p.string("variant"), p.path("image"), p.path("mask"), p.string("prompt"), p.path("out"),
                 p.path("video"), p.number("video_fps"), p.drags(), p.integer("lora_steps"), p.integer("steps"), p.integer("inference_steps"),
-                p.number("strength"), p.longInt("seed"), p.string("device"), p.number("lr"), p.number("lam"), p.integer("r_m"), p.integer("r_p"));
+                p.number("strength"), p.longInt("seed"), p.string("device"), p.number("lr"), p.number("lam"), p.integer("r_m"), p.integer("r_p"), p.number("reach"));
     }
 
     /** This spec as the JSON object {@link #read} accepts (null fields written as null; paths as they are). */
@@ -93,6 +101,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
         o.put("lam", lam);
         o.put("r_m", rM);
         o.put("r_p", rP);
+        if (reach != null) o.put("reach", reach);
         return o;
     }
 

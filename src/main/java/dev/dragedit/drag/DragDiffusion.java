@@ -41,7 +41,13 @@ public final class DragDiffusion {
      * loop's Adam learning rate lr, mask weight lam and the radii r_m (motion supervision) and r_p (point tracking).
      */
     public record Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
-                          int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP) {
+                          int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP, double reach) {
+        /** With DragDiffusion's reach distance (2 supervision pixels: check_handle_reach_target). */
+        public Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
+                       int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP) {
+            this(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, DEFAULTS.reachDistance());
+        }
+
         /** With the drag loop's knobs at DragDiffusion's defaults ({@link DragConfig#defaults}: lr 0.01, lam 0.1, r_m 1, r_p 3). */
         public Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
                        int inferenceSteps, double strength, long seed) {
@@ -51,6 +57,7 @@ public final class DragDiffusion {
 
         public Request {
             checkKnobs(lr, lam, rM, rP);
+            checkReach(reach);
             if (pointsXy.length == 0 || pointsXy.length % 2 != 0)
                 throw new IllegalArgumentException("edit: " + pointsXy.length + " points; expected pairs (handle, target), at least one");
             if (loraSteps < 0) throw new IllegalArgumentException("edit: LoRA steps " + loraSteps + " must be ≥ 0");
@@ -62,7 +69,15 @@ public final class DragDiffusion {
 
         /** This request with the drag loop's knobs replaced. */
         public Request withKnobs(double lr, double lam, int rM, int rP) {
-            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP);
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach);
+        }
+
+        /**
+         * This request with another reach distance: a handle within {@code reach} supervision pixels of its target is
+         * done (DragDiffusion: 2.0; at supervision resolution = half the image, that is 4 image pixels).
+         */
+        public Request withReach(double reach) {
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach);
         }
     }
 
@@ -79,6 +94,12 @@ public final class DragDiffusion {
         if (!(lam >= 0) || Double.isInfinite(lam)) throw new IllegalArgumentException("edit: lam " + lam + " must be a finite number ≥ 0 (the weight of the mask term, default 0.1)");
         if (rM < 1) throw new IllegalArgumentException("edit: r_m " + rM + " must be ≥ 1 (the motion-supervision radius in supervision pixels, default 1)");
         if (rP < 1) throw new IllegalArgumentException("edit: r_p " + rP + " must be ≥ 1 (the point-tracking radius in supervision pixels, default 3)");
+    }
+
+    /** The reach distance: a finite number &gt; 0 (supervision pixels). */
+    public static void checkReach(double reach) {
+        if (!(reach > 0) || Double.isInfinite(reach))
+            throw new IllegalArgumentException("edit: reach " + reach + " must be a finite number > 0 (supervision pixels within which a handle has reached its target, default 2)");
     }
 
     /** The run was stopped by its listener before the drag started (during the LoRA fit or the inversion): there is no result. */
@@ -195,7 +216,7 @@ public final class DragDiffusion {
         for (int i = 0; i < xy.length; i++) xy[i] = new double[]{req.pointsXy()[i][0] * w / w0, req.pointsXy()[i][1] * h / h0};
         DragConfig d = DragConfig.defaults(h, w);
         DragConfig cfg = new DragConfig(d.supResH(), d.supResW(), req.rM(), req.rP(), req.lam(), req.lr(), req.dragSteps(),
-                d.featureIdx(), d.reachDistance());
+                d.featureIdx(), req.reach());
         List<List<DragPoint>> ht = DragInputs.handlesAndTargets(xy, h, w, cfg.supResH(), cfg.supResW());
         // A click in the last pixel row or column rounds (half to even) to sup_res, one past the grid, where
         // drag_diffusion_update would index out of bounds: such points are clamped to the grid's edge.

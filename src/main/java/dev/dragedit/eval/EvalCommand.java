@@ -95,6 +95,24 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--inference-steps", defaultValue = "50", paramLabel = "N", description = "DDIM steps (default ${DEFAULT-VALUE}).")
     int inferenceSteps;
 
+    @Option(names = "--strength", defaultValue = "0.7", paramLabel = "S", description = "Inversion strength (default ${DEFAULT-VALUE}).")
+    double strength;
+
+    @Option(names = "--lr", defaultValue = "0.01", paramLabel = "LR", description = "Latent learning rate of the drag (default ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--lam", defaultValue = "0.1", paramLabel = "λ", description = "Weight of the mask term (default ${DEFAULT-VALUE}).")
+    double lam;
+
+    @Option(names = "--r-m", defaultValue = "1", paramLabel = "R", description = "Motion supervision radius r_m in supervision pixels (default ${DEFAULT-VALUE}).")
+    int rM;
+
+    @Option(names = "--r-p", defaultValue = "3", paramLabel = "R", description = "Point tracking radius r_p in supervision pixels (default ${DEFAULT-VALUE}).")
+    int rP;
+
+    @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's).")
+    double reach;
+
     @Option(names = "--no-mask", description = "Edit without the editable-region mask (fidelity is still measured outside it).")
     boolean noMask;
 
@@ -118,6 +136,13 @@ public final class EvalCommand implements Callable<Integer> {
         if (n < 1) throw new ParameterException(spec.commandLine(), "--n " + n + ": must be ≥ 1");
         if (size < 32 || size > 1024) throw new ParameterException(spec.commandLine(), "--size " + size + ": expected 32..1024");
         if (loraSteps < 0 || steps < 0) throw new ParameterException(spec.commandLine(), "--lora-steps and --steps must be ≥ 0");
+        try {
+            DragDiffusion.checkKnobs(lr, lam, rM, rP);
+            DragDiffusion.checkReach(reach);
+            dev.dragedit.drag.Inversion.actualSteps(inferenceSteps, strength);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         Path modelDir = model != null ? model : BundledModel.path();
         if (!SdModels.isPipelineFolder(modelDir))
             throw new ParameterException(spec.commandLine(), (model != null ? "--model " : "the bundled model ") + modelDir
@@ -129,8 +154,8 @@ public final class EvalCommand implements Callable<Integer> {
         Placement placement = engine.onCpu() ? Placement.cpu() : Placement.on(engine.device().orElseThrow(), DType.F32);
         StableDiffusion sd = StableDiffusion.load(modelDir, placement, null);
         List<SyntheticSuite.Case> cases = SyntheticSuite.cases(n, seed, size);
-        out.printf(Locale.ROOT, "eval: %d synthetic scenes (%d×%d, seeds %d..%d), model %s on %s; LoRA %d steps, ≤ %d drag iterations, %d DDIM steps%s%n",
-                n, size, size, seed, seed + n - 1, modelDir, engine.description(), loraSteps, steps, inferenceSteps, noMask ? ", no mask" : "");
+        out.printf(Locale.ROOT, "eval: %d synthetic scenes (%d×%d, seeds %d..%d), model %s on %s; LoRA %d steps, ≤ %d drag iterations, %d DDIM steps × %s, lr %s, λ %s, r_m %d, r_p %d, reach %s%s%n",
+                n, size, size, seed, seed + n - 1, modelDir, engine.description(), loraSteps, steps, inferenceSteps, strength, lr, lam, rM, rP, reach, noMask ? ", no mask" : "");
         out.printf(Locale.ROOT, "%4s %-58s %6s %8s %6s %7s %6s %6s %5s%n", "case", "caption", "dist", "MD px", "moved", "PSNR", "SSIM", "s", "its");
         out.flush();
         List<Row> rows = new ArrayList<>();
@@ -143,7 +168,7 @@ public final class EvalCommand implements Callable<Integer> {
                 mask = Tensor.of(m, size, size);
             }
             DragDiffusion.Request req = new DragDiffusion.Request(c.scene().image(), new double[][]{c.handlePixel(), c.targetPixel()}, mask,
-                    c.scene().caption(), loraSteps, steps, inferenceSteps, 0.7, c.seed());
+                    c.scene().caption(), loraSteps, steps, inferenceSteps, strength, c.seed()).withKnobs(lr, lam, rM, rP).withReach(reach);
             long t0 = System.nanoTime();
             DragDiffusion.Result r = DragDiffusion.run(sd, req, null);
             double secs = (System.nanoTime() - t0) / 1e9;
@@ -286,7 +311,12 @@ public final class EvalCommand implements Callable<Integer> {
         p.put("lora_steps", loraSteps);
         p.put("drag_steps", steps);
         p.put("n_inference_step", inferenceSteps);
-        p.put("inversion_strength", 0.7);
+        p.put("inversion_strength", strength);
+        p.put("lr", lr);
+        p.put("lam", lam);
+        p.put("r_m", rM);
+        p.put("r_p", rP);
+        p.put("reach", reach);
         p.put("mask", !noMask);
         ObjectNode sn = root.putObject("summary");
         if (Double.isFinite(s.medianMd())) sn.put("median_md_px", s.medianMd()); else sn.putNull("median_md_px"); // more than half the objects lost

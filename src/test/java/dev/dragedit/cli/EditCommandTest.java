@@ -209,7 +209,7 @@ class EditCommandTest {
         a.addAll(List.of("--out", plain.toString()));
         assertEquals(0, edit(a.toArray(String[]::new)).code());
         a = new ArrayList<>(List.of(common));
-        a.addAll(List.of("--out", knobs.toString(), "--lr", "0.05", "--lam", "0.25", "--r-m", "2", "--r-p", "4"));
+        a.addAll(List.of("--out", knobs.toString(), "--lr", "0.05", "--lam", "0.25", "--r-m", "2", "--r-p", "4", "--reach", "1.5"));
         ForwardCommandTest.Run r = edit(a.toArray(String[]::new));
         assertEquals(0, r.code(), r.out() + r.err());
         JsonNode plainJ = new ObjectMapper().readTree(tmp.resolve("plain.json").toFile());
@@ -223,6 +223,9 @@ class EditCommandTest {
         assertEquals(0.25, s.get("lam").asDouble());
         assertEquals(2, s.get("r_m").asInt());
         assertEquals(4, s.get("r_p").asInt());
+        assertEquals(1.5, p.get("reach").asDouble());
+        assertEquals(1.5, s.get("reach").asDouble());
+        assertEquals(2.0, plainJ.get("parameters").get("reach").asDouble());
         assertEquals(0.01, plainJ.get("spec").get("lr").asDouble()); // the defaults are recorded too
         assertEquals(3, plainJ.get("spec").get("r_p").asInt());
         assertNotEquals(plainJ.get("iterations").toString(), j.get("iterations").toString(), "the knobs changed the drag");
@@ -265,6 +268,7 @@ class EditCommandTest {
         expectFailure(tmp, 2, "--lam -0.5: expected a finite number ≥ 0", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--lam", "-0.5");
         expectFailure(tmp, 2, "--r-m 0: expected a whole number ≥ 1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--r-m", "0");
         expectFailure(tmp, 2, "--r-p 0: expected a whole number ≥ 1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--r-p", "0");
+        expectFailure(tmp, 2, "--reach 0.0: expected a finite number > 0", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--reach", "0");
     }
 
     private static void expectFailure(Path tmp, int code, String part, String... args) throws IOException {

@@ -86,4 +86,16 @@ class SyntheticEvalTest {
         Images.Rgb sheet = Images.read(tmp.resolve("rep/contact-sheet.png"));
         assertEquals(3 * 128 + 8, sheet.width());
     }
+
+    @Test
+    void badDragKnobsAreUsageErrors(@TempDir Path tmp) {
+        for (String[] bad : new String[][]{{"--strength", "0"}, {"--strength", "1.5"}, {"--lr", "0"}, {"--lam", "-1"}}) {
+            java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+            int code = dev.dragedit.cli.Main.run(new String[]{"eval", "--n", "1", bad[0], bad[1], "--json", tmp.resolve("e.json").toString()},
+                    new java.io.PrintWriter(out), new java.io.PrintWriter(err));
+            assertEquals(dev.dragedit.cli.Main.EXIT_USAGE, code, bad[0] + " " + bad[1] + ": " + err);
+            assertTrue(err.toString().startsWith("dragedit: "), err.toString());
+            assertFalse(Files.exists(tmp.resolve("e.json")));
+        }
+    }
 }
