@@ -57,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--lora-steps", defaultValue = "" + DEFAULT_LORA_STEPS, paramLabel = "N", description = "LoRA steps (default ${DEFAULT-VALUE}).")
     int loraSteps;
 
-    @Option(names = "--steps", defaultValue = "80", paramLabel = "N", description = "Drag iterations at most (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "160", paramLabel = "N", description = "Drag iterations at most (default ${DEFAULT-VALUE}; the drag stops earlier when the handle reaches the target).")
     int steps;
 
     @Option(names = "--inference-steps", defaultValue = "" + DEFAULT_INFERENCE_STEPS, paramLabel = "N",
@@ -71,6 +71,8 @@ final class DemoCommand implements Callable<Integer> {
     boolean selfCheck;
 
     static final int DEFAULT_LORA_STEPS = 20;
+    /** The drag's latent learning rate: twice DragDiffusion's, as `eval --suite synthetic` uses it on the bundled 64² model. */
+    static final double LR = 0.02;
     static final int DEFAULT_INFERENCE_STEPS = 50;
     static final int SIZE = 64;
 
@@ -99,7 +101,7 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         List<String> args = new ArrayList<>(List.of("--model", modelDir.toString(), "--image", input.toString(), "--drag", drag,
                 "--mask", maskFile.toString(), "--prompt", scene.caption(), "--out", edited.toString(), "--video", gif.toString(),
-                "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps),
+                "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
                 "--inference-steps", Integer.toString(inferenceSteps), "--seed", Long.toString(seed)));
         CommandLine edit = spec.root().commandLine().getSubcommands().get("edit");
         int code = edit.execute(args.toArray(String[]::new));
