@@ -134,14 +134,14 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (!hasDisplay()) {
             out.println("demo: no display (DISPLAY/WAYLAND_DISPLAY unset), so the live viewer was not opened; open " + gif
-                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " " + input);
+                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " --lr " + LR + " " + input);
             return Main.EXIT_OK;
         }
         out.println("demo: opening the live viewer with the same scene, drag and mask: press Space to run the drag and watch it step by step");
         out.flush();
         // The viewer starts from the input so the drag can be watched live; the demo's result stays in OUT.
         return view.execute("--model", modelDir.toString(), "--drag", drag, "--mask", maskFile.toString(), "--prompt", scene.caption(),
-                "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps),
+                "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
                 "--inference-steps", Integer.toString(inferenceSteps), input.toString());
     }
 

@@ -76,6 +76,9 @@ final class ViewerCommand implements Callable<Integer> {
     @Option(names = "--inference-steps", paramLabel = "N", description = "DDIM steps field.")
     Integer inferenceSteps;
 
+    @Option(names = "--lr", paramLabel = "LR", description = "The drag's learning-rate field.")
+    Double lr;
+
     @Option(names = "--start", description = "Start the drag as soon as the window is open (needs at least one --drag).")
     boolean startNow;
 
@@ -120,7 +123,7 @@ final class ViewerCommand implements Callable<Integer> {
                     params.strength(), params.loraSteps(), params.inferenceSteps());
         }
         params = new RunParams(prompt != null ? prompt : params.prompt(), seed != null ? seed : params.seed(),
-                steps != null ? steps : params.steps(), params.lr(), params.lam(), params.rM(), params.rP(), params.strength(),
+                steps != null ? steps : params.steps(), lr != null ? lr : params.lr(), params.lam(), params.rM(), params.rP(), params.strength(),
                 loraSteps != null ? loraSteps : params.loraSteps(), inferenceSteps != null ? inferenceSteps : params.inferenceSteps());
         try {
             params.toRequest(img, new double[][]{{0, 0}, {1, 1}}, null);   // checks the fields now, with their names

@@ -89,6 +89,9 @@ class ViewerCommandTest {
         Run outside = view("--model", model, "--headless", "--drag", "10,20:99,20");
         assertEquals(2, outside.code());
         assertTrue(outside.err().contains("outside"), outside.err());
+        Run lr = view("--model", model, "--headless", "--lr", "0");
+        assertEquals(2, lr.code());
+        assertTrue(lr.err().contains("lr 0.0"), lr.err());
         Run start = view("--model", model, "--headless", "--start");
         assertEquals(2, start.code());
         assertTrue(start.err().contains("--start needs"), start.err());
