@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.dragedit.drag.DragDiffusion;
+import dev.dragedit.drag.DragInputs;
 import dev.dragedit.drag.DragIteration;
 import dev.dragedit.drag.DragPoint;
 import dev.dragedit.drag.Images;
@@ -179,11 +180,7 @@ public final class EditCommand implements Callable<Integer> {
             Images.Rgb m = Images.read(mask);
             if (m.height() != img.height() || m.width() != img.width())
                 throw new IllegalArgumentException("edit: --mask " + mask + " is " + m.size() + " but the image is " + img.size() + "; give a mask of the image's size");
-            float[] v = new float[m.height() * m.width()];
-            for (int y = 0; y < m.height(); y++)
-                for (int x = 0; x < m.width(); x++)
-                    v[y * m.width() + x] = Math.max(m.get(y, x, 0), Math.max(m.get(y, x, 1), m.get(y, x, 2))); // any channel lit = may change
-            maskValues = Tensor.of(v, m.height(), m.width());
+            maskValues = Tensor.of(DragInputs.maskValues(m), m.height(), m.width());
         }
         DragDiffusion.Request req;
         try {

@@ -38,6 +38,18 @@ public final class DragInputs {
         return List.of(handles, targets);
     }
 
+    /**
+     * A mask picture (PNG/JPEG of the image's size) as the h·w values a {@link DragDiffusion.Request} takes: per pixel
+     * the brightest channel (0..255), so a mask painted in any colour counts; nonzero = may change.
+     */
+    public static float[] maskValues(Images.Rgb m) {
+        float[] v = new float[m.height() * m.width()];
+        for (int y = 0; y < m.height(); y++)
+            for (int x = 0; x < m.width(); x++)
+                v[y * m.width() + x] = Math.max(m.get(y, x, 0), Math.max(m.get(y, x, 1), m.get(y, x, 2)));
+        return v;
+    }
+
     /** run_drag's binarisation: 1 where the mask is nonzero (mask/255, then mask[mask > 0] = 1), 0 elsewhere; [1, 1, H, W]. */
     public static Tensor binarize(Tensor mask) {
         int h = mask.dim(-2), w = mask.dim(-1);

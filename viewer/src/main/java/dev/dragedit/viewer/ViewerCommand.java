@@ -155,9 +155,9 @@ final class ViewerCommand implements Callable<Integer> {
             }
             if (m.width() != img.width() || m.height() != img.height())
                 throw new ParameterException(spec.commandLine(), "--mask " + mask + " is " + m.size() + " but the image is " + img.size());
-            maskBytes = new byte[m.width() * m.height()];
-            byte[] px = m.pixels();
-            for (int i = 0; i < maskBytes.length; i++) maskBytes[i] = (byte) ((px[3 * i] | px[3 * i + 1] | px[3 * i + 2]) != 0 ? 1 : 0);
+            float[] v = dev.dragedit.drag.DragInputs.maskValues(m);   // the rule `dragedit edit --mask` uses
+            maskBytes = new byte[v.length];
+            for (int i = 0; i < v.length; i++) maskBytes[i] = (byte) (v[i] != 0 ? 1 : 0);
         }
         String device = device();
         boolean offscreen = headless || session != null;
