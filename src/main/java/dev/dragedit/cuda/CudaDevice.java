@@ -279,7 +279,7 @@ public final class CudaDevice implements KernelDevice {
             long[] free = new long[1];
             long[] total = new long[1];
             cuMemGetInfo(free, total);
-            throw new IllegalStateException(name + ": out of device memory allocating " + bytes + " bytes ("
+            throw new DeviceOutOfMemoryException(name + ": out of device memory allocating " + bytes + " bytes ("
                     + live.bytesLive() + " bytes live in " + live.count() + " buffers; device free " + (free[0] >> 20)
                     + " of " + (total[0] >> 20) + " MiB)");
         }

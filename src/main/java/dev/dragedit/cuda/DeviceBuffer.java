@@ -65,7 +65,7 @@ public final class DeviceBuffer implements AutoCloseable {
         return out;
     }
 
-    @Override public void close() {
+    @Override public synchronized void close() {
         if (closed) return;
         closed = true;
         device.free(ptr);

@@ -46,7 +46,7 @@ public final class EmulatedCudaDevice implements KernelDevice {
         // A zero-byte tensor still needs a distinct address to be passed around.
         long ptr = EmulatedNative.alloc(Math.max(bytes, 1));
         if (ptr == 0) {
-            throw new IllegalStateException(name() + ": out of host memory allocating " + bytes + " bytes ("
+            throw new DeviceOutOfMemoryException(name() + ": out of host memory allocating " + bytes + " bytes ("
                     + live.bytesLive() + " bytes in " + live.count() + " buffers live)");
         }
         live.add(ptr, bytes);

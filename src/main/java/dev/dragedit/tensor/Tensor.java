@@ -2,10 +2,10 @@ package dev.dragedit.tensor;
 
 import dev.dragedit.autograd.Node;
 import dev.dragedit.cuda.DeviceBuffer;
+import dev.dragedit.cuda.TensorMemory;
 import dev.dragedit.cuda.KernelDevice;
 
 import java.math.BigDecimal;
-import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -36,9 +36,6 @@ public final class Tensor {
         Storage(Object array, ByteBuffer mapped) { this(array, mapped, null); }
         Storage(Object array, ByteBuffer mapped, DeviceBuffer buffer) { this.array = array; this.mapped = mapped; this.buffer = buffer; }
     }
-
-    /** Returns a device tensor's memory to its device once no view of it is reachable (or at {@link #release}). */
-    private static final Cleaner DEVICE_MEMORY = Cleaner.create();
 
     private Tensor(int[] shape, DType dtype, Device device, Storage storage) {
         this.shape = shape;
@@ -120,9 +117,9 @@ public final class Tensor {
         if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16)
             throw new IllegalArgumentException("emptyOn: device tensors are F32, F16 or BF16, not " + dtype);
         long bytes = (long) dtype.bytes * checkedNumel(shape);
-        DeviceBuffer buf = DeviceBuffer.alloc(device, Math.max(4, bytes)); // a zero-size tensor still gets a valid pointer
+        DeviceBuffer buf = TensorMemory.alloc(device, Math.max(4, bytes)); // a zero-size tensor still gets a valid pointer
         Storage st = new Storage(null, null, buf);
-        DEVICE_MEMORY.register(st, buf::close);
+        TensorMemory.freeWhenUnreachable(st, buf);
         return new Tensor(shape.clone(), dtype, device, st);
     }
 
