@@ -79,6 +79,12 @@ final class ViewerCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "LR", description = "The drag's learning-rate field.")
     Double lr;
 
+    @Option(names = "--r-m", paramLabel = "R", description = "The motion-supervision radius field (supervision pixels).")
+    Integer rM;
+
+    @Option(names = "--r-p", paramLabel = "R", description = "The point-tracking radius field (supervision pixels).")
+    Integer rP;
+
     @Option(names = "--start", description = "Start the drag as soon as the window is open (needs at least one --drag).")
     boolean startNow;
 
@@ -123,7 +129,8 @@ final class ViewerCommand implements Callable<Integer> {
                     params.strength(), params.loraSteps(), params.inferenceSteps());
         }
         params = new RunParams(prompt != null ? prompt : params.prompt(), seed != null ? seed : params.seed(),
-                steps != null ? steps : params.steps(), lr != null ? lr : params.lr(), params.lam(), params.rM(), params.rP(), params.strength(),
+                steps != null ? steps : params.steps(), lr != null ? lr : params.lr(), params.lam(), rM != null ? rM : params.rM(),
+                rP != null ? rP : params.rP(), params.strength(),
                 loraSteps != null ? loraSteps : params.loraSteps(), inferenceSteps != null ? inferenceSteps : params.inferenceSteps());
         try {
             params.toRequest(img, new double[][]{{0, 0}, {1, 1}}, null);   // checks the fields now, with their names
