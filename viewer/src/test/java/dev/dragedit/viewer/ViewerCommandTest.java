@@ -92,6 +92,12 @@ class ViewerCommandTest {
         Run lr = view("--model", model, "--headless", "--lr", "0");
         assertEquals(2, lr.code());
         assertTrue(lr.err().contains("lr 0.0"), lr.err());
+        Run rm = view("--model", model, "--headless", "--r-m", "0");
+        assertEquals(2, rm.code());
+        assertTrue(rm.err().contains("r_m 0"), rm.err());
+        Run rp = view("--model", model, "--headless", "--r-p", "0");
+        assertEquals(2, rp.code());
+        assertTrue(rp.err().contains("r_p 0"), rp.err());
         Run start = view("--model", model, "--headless", "--start");
         assertEquals(2, start.code());
         assertTrue(start.err().contains("--start needs"), start.err());
