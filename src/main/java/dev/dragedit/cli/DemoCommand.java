@@ -70,19 +70,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--self-check", description = "Run the engine self-check instead of the demo edit.")
     boolean selfCheck;
 
-    /**
-     * Fewer than DragDiffusion's 80 (which `eval` uses) so the demo stays within 30 s on 2 cores: a LoRA step (batch 4)
-     * costs ~0.36 s there. On the synthetic suite's first 8 scenes LoRA 40 / 60 / 80 gave a median MD of 4.6 / 3.9 /
-     * 3.5 px, LoRA 20 lost 2 of the 8 objects (their colour drifted).
-     */
-    static final int DEFAULT_LORA_STEPS = 50;
+    static final int DEFAULT_LORA_STEPS = 20;
     /** The drag's latent learning rate: twice DragDiffusion's, as `eval --suite synthetic` uses it on the bundled 64² model. */
     static final double LR = 0.02;
-    /**
-     * Motion-supervision and tracking radii: the bundled model supervises at the image's own resolution (4 supervision
-     * pixels per latent pixel), so DragDiffusion's r_m 1 and r_p 3 at half resolution are 2 and 6 here.
-     */
-    static final int R_M = 2, R_P = 6;
     static final int DEFAULT_INFERENCE_STEPS = 50;
     static final int SIZE = 64;
 
@@ -112,7 +102,6 @@ final class DemoCommand implements Callable<Integer> {
         List<String> args = new ArrayList<>(List.of("--model", modelDir.toString(), "--image", input.toString(), "--drag", drag,
                 "--mask", maskFile.toString(), "--prompt", scene.caption(), "--out", edited.toString(), "--video", gif.toString(),
                 "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
-                "--r-m", Integer.toString(R_M), "--r-p", Integer.toString(R_P),
                 "--inference-steps", Integer.toString(inferenceSteps), "--seed", Long.toString(seed)));
         CommandLine edit = spec.root().commandLine().getSubcommands().get("edit");
         int code = edit.execute(args.toArray(String[]::new));
@@ -145,8 +134,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (!hasDisplay()) {
             out.println("demo: no display (DISPLAY/WAYLAND_DISPLAY unset), so the live viewer was not opened; open " + gif
-                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " --lr " + LR
-                    + " --r-m " + R_M + " --r-p " + R_P + " " + input);
+                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " --lr " + LR + " " + input);
             return Main.EXIT_OK;
         }
         out.println("demo: opening the live viewer with the same scene, drag and mask: press Space to run the drag and watch it step by step");
@@ -154,7 +142,7 @@ final class DemoCommand implements Callable<Integer> {
         // The viewer starts from the input so the drag can be watched live; the demo's result stays in OUT.
         return view.execute("--model", modelDir.toString(), "--drag", drag, "--mask", maskFile.toString(), "--prompt", scene.caption(),
                 "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
-                "--r-m", Integer.toString(R_M), "--r-p", Integer.toString(R_P), "--inference-steps", Integer.toString(inferenceSteps), input.toString());
+                "--inference-steps", Integer.toString(inferenceSteps), input.toString());
     }
 
     static boolean hasDisplay() {

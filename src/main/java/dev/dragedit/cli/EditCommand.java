@@ -119,7 +119,7 @@ public final class EditCommand implements Callable<Integer> {
     @Option(names = "--r-p", defaultValue = "3", paramLabel = "R", description = "Point-tracking search radius r_p in supervision pixels (default ${DEFAULT-VALUE}; ≥ 1).")
     int rP;
 
-    @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's check_handle_reach_target; the supervision grid has 4 pixels per latent pixel: half the image for SD 1.x, the whole image for the bundled model).")
+    @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's check_handle_reach_target; the supervision grid is half the image).")
     double reach;
 
     /** Side of the video frames' shorter edge at least (small images are scaled up so points and arrows show). */

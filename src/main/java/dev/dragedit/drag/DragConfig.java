@@ -26,11 +26,7 @@ public record DragConfig(int supResH, int supResW, int rM, int rP, double lam, d
         featureIdx = featureIdx.clone();
     }
 
-    /**
-     * DragDiffusion's defaults for an image of fullH × fullW pixels: sup_res = int(0.5·size), r_m 1, r_p 3, lam 0.1, lr
-     * 0.01, 80 steps, [3]. ({@link DragDiffusion#run} keeps 4 supervision pixels per latent pixel, which is this
-     * sup_res for SD 1.x's 8× VAE.)
-     */
+    /** DragDiffusion's defaults for an image of fullH × fullW pixels: sup_res = int(0.5·size), r_m 1, r_p 3, lam 0.1, lr 0.01, 80 steps, [3]. */
     public static DragConfig defaults(int fullH, int fullW) {
         return new DragConfig((int) (0.5 * fullH), (int) (0.5 * fullW), 1, 3, 0.1, 0.01, 80, new int[]{3}, 2.0);
     }

@@ -192,23 +192,7 @@ public final class DragDiffusion {
 
     /** The size factor the model needs: the VAE's downsampling times the UNet's. */
     public static int sizeFactor(StableDiffusion sd) {
-        return vaeFactor(sd) * (1 << (sd.unet.config.numBlocks() - 1));
-    }
-
-    /** How many image pixels one latent pixel covers: 2^(VAE levels − 1) (SD 1.5: 8; the bundled model: 4). */
-    public static int vaeFactor(StableDiffusion sd) {
-        return 1 << (sd.vae.config.blockOutChannels().length - 1);
-    }
-
-    /**
-     * The supervision resolution for an image side of n pixels: four supervision pixels per latent pixel. For SD 1.x
-     * (VAE factor 8) that is DragDiffusion's sup_res = int(0.5·n) exactly; for a VAE that downsamples 4× (the bundled
-     * model) it is the image's own resolution, so a handle's position and the reach distance (2 supervision pixels)
-     * are not coarser in image pixels than the latent allows — at half the image, the reach alone was 4 of a 64²
-     * image's pixels and the synthetic suite's median miss was 6.9 px on its first 8 scenes (5.8 px at full size).
-     */
-    public static int supervisionSize(int n, int vaeFactor) {
-        return (int) (Math.min(1.0, 4.0 / vaeFactor) * n);
+        return (1 << (sd.vae.config.blockOutChannels().length - 1)) * (1 << (sd.unet.config.numBlocks() - 1));
     }
 
     /** n to the nearest positive multiple of factor. */
@@ -231,8 +215,7 @@ public final class DragDiffusion {
         double[][] xy = new double[req.pointsXy().length][];
         for (int i = 0; i < xy.length; i++) xy[i] = new double[]{req.pointsXy()[i][0] * w / w0, req.pointsXy()[i][1] * h / h0};
         DragConfig d = DragConfig.defaults(h, w);
-        int vae = vaeFactor(sd);
-        DragConfig cfg = new DragConfig(supervisionSize(h, vae), supervisionSize(w, vae), req.rM(), req.rP(), req.lam(), req.lr(), req.dragSteps(),
+        DragConfig cfg = new DragConfig(d.supResH(), d.supResW(), req.rM(), req.rP(), req.lam(), req.lr(), req.dragSteps(),
                 d.featureIdx(), req.reach());
         List<List<DragPoint>> ht = DragInputs.handlesAndTargets(xy, h, w, cfg.supResH(), cfg.supResW());
         // A click in the last pixel row or column rounds (half to even) to sup_res, one past the grid, where

@@ -86,7 +86,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR", description = "A Stable Diffusion folder (default: the bundled models/tiny).")
     Path model;
 
-    @Option(names = "--lora-steps", defaultValue = "80", paramLabel = "N", description = "LoRA steps per edit (default ${DEFAULT-VALUE}, DragDiffusion's).")
+    @Option(names = "--lora-steps", defaultValue = "20", paramLabel = "N", description = "LoRA steps per edit (default ${DEFAULT-VALUE}).")
     int loraSteps;
 
     @Option(names = "--steps", paramLabel = "N", description = "Drag iterations at most (default: 160 for the synthetic suite, "
@@ -106,13 +106,11 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--lam", defaultValue = "0.1", paramLabel = "λ", description = "Weight of the mask term (default ${DEFAULT-VALUE}).")
     double lam;
 
-    @Option(names = "--r-m", paramLabel = "R", description = "Motion supervision radius r_m in supervision pixels (default: 2 for the "
-            + "synthetic suite, whose model supervises at the image's resolution: DragDiffusion's 1 at half of it; 1 for dragbench).")
-    int rM = -1;
+    @Option(names = "--r-m", defaultValue = "1", paramLabel = "R", description = "Motion supervision radius r_m in supervision pixels (default ${DEFAULT-VALUE}).")
+    int rM;
 
-    @Option(names = "--r-p", paramLabel = "R", description = "Point tracking radius r_p in supervision pixels (default: 6 for the "
-            + "synthetic suite, DragDiffusion's 3 at half resolution; 3 for dragbench).")
-    int rP = -1;
+    @Option(names = "--r-p", defaultValue = "3", paramLabel = "R", description = "Point tracking radius r_p in supervision pixels (default ${DEFAULT-VALUE}).")
+    int rP;
 
     @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's).")
     double reach;
@@ -136,8 +134,6 @@ public final class EvalCommand implements Callable<Integer> {
         // 5–10 supervision pixels, which needs more and larger steps than DragDiffusion's 80 at lr 0.01, chosen for
         // 512² SD1.5); DragBench keeps DragDiffusion's.
         if (!spec.commandLine().getParseResult().hasMatchedOption("--steps")) steps = suite.equals("dragbench") ? 80 : 160;
-        if (!spec.commandLine().getParseResult().hasMatchedOption("--r-m")) rM = suite.equals("dragbench") ? 1 : 2;
-        if (!spec.commandLine().getParseResult().hasMatchedOption("--r-p")) rP = suite.equals("dragbench") ? 3 : 6;
         if (suite.equals("dragbench")) return dragBench();
         if (!suite.equals("synthetic"))
             throw new ParameterException(spec.commandLine(), "--suite " + suite + ": expected 'synthetic' or 'dragbench'");
