@@ -69,7 +69,7 @@ public final class Denoise {
 
     /** DragDiffusion's defaults: 50 inference steps of which the last 35 run (inversion strength 0.7), run_drag's editor. */
     public static Result run(UNet2DConditionModel unet, DdimScheduler scheduler, Tensor zRef, Tensor zEdit, Tensor textEmbedding) {
-        return run(unet, scheduler, zRef, zEdit, textEmbedding, 50, 35, MutualSelfAttention.dragDiffusionDefaults(), null);
+        return run(unet, scheduler, zRef, zEdit, textEmbedding, 50, 35, MutualSelfAttention.dragDiffusionDefaults(unet), null);
     }
 
     private static Tensor place(Placement pl, Tensor t) {

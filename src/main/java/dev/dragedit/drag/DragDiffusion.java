@@ -302,7 +302,7 @@ public final class DragDiffusion {
             listener.phase("denoise", actual + " DDIM steps of [z_ref; z_edit] with mutual self-attention");
             long tn = System.nanoTime();
             Denoise.Result den = Denoise.run(sd.unet, scheduler, inv.invertCode(), drag.latent(), text, req.inferenceSteps(), actual,
-                    MutualSelfAttention.dragDiffusionDefaults(), null);
+                    MutualSelfAttention.dragDiffusionDefaults(sd.unet), null);
             times.put("denoise", secs(tn));
 
             listener.phase("decode", "VAE decode, " + w + "×" + h + (h != h0 || w != w0 ? " → " + w0 + "×" + h0 : ""));

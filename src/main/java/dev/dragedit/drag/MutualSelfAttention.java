@@ -52,6 +52,31 @@ public final class MutualSelfAttention implements Attention.Editor {
     /** run_drag's editor: start_step 0, start_layer 10, total_steps 50, guidance 1. */
     public static MutualSelfAttention dragDiffusionDefaults() { return new MutualSelfAttention(0, 10, 50, 1f); }
 
+    /**
+     * run_drag's editor for any UNet: start_layer 10 means "the transformer layers of up_blocks[2] and up_blocks[3]"
+     * in SD 1.5 (16 layers), so this editor takes the layers of the last two up blocks of {@code unet} — layers 10–15
+     * for SD 1.x's shape (the same as {@link #dragDiffusionDefaults}), 6–9 for the bundled model, whose 10 layers
+     * would otherwise get no mutual self-attention at all. Steps 0–49, guidance 1, as run_drag.
+     */
+    public static MutualSelfAttention dragDiffusionDefaults(UNet2DConditionModel unet) {
+        List<String> names = new ArrayList<>();
+        for (Attention.Site s : Attention.sites(unet)) names.add(s.name());
+        return new MutualSelfAttention(range(0, 50), lastTwoUpBlockLayers(names, unet.config.numBlocks()), 1f);
+    }
+
+    /** Transformer layer indices (site index / 2) of the sites under up_blocks.(n−2) and up_blocks.(n−1). */
+    static int[] lastTwoUpBlockLayers(List<String> siteNames, int upBlocks) {
+        BitSet picked = new BitSet();
+        for (int i = 0; i < siteNames.size(); i++) {
+            String n = siteNames.get(i);
+            if (n.startsWith("up_blocks." + (upBlocks - 2) + ".") || n.startsWith("up_blocks." + (upBlocks - 1) + ".")) picked.set(i / 2);
+        }
+        return picked.stream().toArray();
+    }
+
+    /** The transformer layers this editor edits. */
+    int[] layers() { return layers.stream().toArray(); }
+
     private static int[] range(int from, int to) {
         int[] r = new int[Math.max(0, to - from)];
         for (int i = 0; i < r.length; i++) r[i] = from + i;

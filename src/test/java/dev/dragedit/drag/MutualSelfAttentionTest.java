@@ -174,4 +174,30 @@ class MutualSelfAttentionTest {
         }
         assertTrue(diff <= 1e-4 * max, device.name() + " vs cpu: max diff " + diff + " of max " + max);
     }
+
+    /** Site names of a UNet with CrossAttn down blocks 0–2, a mid block and CrossAttn up blocks 1–3, n layers each. */
+    private static List<String> siteNames(int downLayers, int upLayers) {
+        List<String> names = new java.util.ArrayList<>();
+        for (int b = 0; b < 3; b++)
+            for (int l = 0; l < downLayers; l++) { names.add("down_blocks." + b + ".attentions." + l + ".attn1"); names.add("down_blocks." + b + ".attentions." + l + ".attn2"); }
+        names.add("mid_block.attentions.0.attn1");
+        names.add("mid_block.attentions.0.attn2");
+        for (int b = 1; b < 4; b++)
+            for (int l = 0; l < upLayers; l++) { names.add("up_blocks." + b + ".attentions." + l + ".attn1"); names.add("up_blocks." + b + ".attentions." + l + ".attn2"); }
+        return names;
+    }
+
+    @Test
+    void theEditedLayersAreTheLastTwoUpBlocksWhateverTheirCount() {
+        // SD 1.5: layers_per_block 2 → 16 transformer layers; start_layer 10 = up_blocks[2] and [3].
+        assertArrayEquals(new int[]{10, 11, 12, 13, 14, 15}, MutualSelfAttention.lastTwoUpBlockLayers(siteNames(2, 3), 4));
+        assertArrayEquals(MutualSelfAttention.dragDiffusionDefaults().layers(), MutualSelfAttention.lastTwoUpBlockLayers(siteNames(2, 3), 4));
+        // The bundled model: layers_per_block 1 → 10 layers; start_layer 10 would edit none of them.
+        assertArrayEquals(new int[]{6, 7, 8, 9}, MutualSelfAttention.lastTwoUpBlockLayers(siteNames(1, 2), 4));
+    }
+
+    @Test
+    void onTheFixtureUnetTheEditorMatchesRunDragsDefaults() {
+        assertArrayEquals(MutualSelfAttention.dragDiffusionDefaults().layers(), MutualSelfAttention.dragDiffusionDefaults(UNet2DConditionModel.load(unetDir, Placement.cpu(), null)).layers());
+    }
 }
