@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Device memory owned by garbage-collected objects (a tensor's storage): the buffer is freed once its owner is
@@ -35,9 +36,11 @@ public final class TensorMemory {
 
     private static final ReferenceQueue<Object> DEAD = new ReferenceQueue<>();
     private static final Set<Owned> TRACKED = ConcurrentHashMap.newKeySet();
-    private static final Map<KernelDevice, Long> COLLECT_ABOVE = new WeakHashMap<>();
-    private static final Map<KernelDevice, Long> HEADROOM = new WeakHashMap<>();
-    private static volatile long collections;
+    /** Per device: collect when the bytes in use would pass {@code above}; {@code headroom} is what was allowed. */
+    private record Threshold(long above, long headroom) {}
+
+    private static final Map<KernelDevice, Threshold> THRESHOLDS = new WeakHashMap<>();
+    private static final AtomicLong COLLECTIONS = new AtomicLong();
 
     private static final class Owned extends PhantomReference<Object> {
         final DeviceBuffer buffer;
@@ -57,11 +60,9 @@ public final class TensorMemory {
         Thread t = new Thread(() -> {
             while (true) {
                 try {
-                    ((Owned) DEAD.remove()).free();
+                    freeQuietly((Owned) DEAD.remove());
                 } catch (InterruptedException e) {
                     return;
-                } catch (RuntimeException e) {
-                    // A buffer of a device closed meanwhile: its memory went with the device.
                 }
             }
         }, "dragedit-device-memory");
@@ -94,15 +95,14 @@ public final class TensorMemory {
     /** Sets the least headroom and forgets every device's threshold (for tests). */
     static synchronized void minHeadroom(long bytes) {
         minHeadroom = bytes;
-        COLLECT_ABOVE.clear();
-        HEADROOM.clear();
+        THRESHOLDS.clear();
     }
 
     /** How many collections {@link #alloc} has forced so far (all devices). */
-    public static long collections() { return collections; }
+    public static long collections() { return COLLECTIONS.get(); }
 
     private static synchronized long collectAbove(KernelDevice device) {
-        return COLLECT_ABOVE.computeIfAbsent(device, d -> d.bytesInUse() + minHeadroom);
+        return THRESHOLDS.computeIfAbsent(device, d -> new Threshold(d.bytesInUse() + minHeadroom, minHeadroom)).above();
     }
 
     /** Frees the buffers whose owners are already known to be unreachable. */
@@ -115,7 +115,7 @@ public final class TensorMemory {
      * (longer on later attempts, as java.nio does for direct buffers), then moves the threshold.
      */
     private static void collect(KernelDevice device, int attempt) {
-        collections++;
+        COLLECTIONS.incrementAndGet();
         long before = device.bytesInUse();
         System.gc();
         long quietMs = 2L << attempt;
@@ -131,12 +131,12 @@ public final class TensorMemory {
             // live bytes turned out dead (a forward pass saving its activations), the next collection waits for
             // twice as much; when most of it was dead, the headroom shrinks back towards max(1 GiB, live / 2).
             long base = Math.max(minHeadroom, live / 2);
-            long allowed = HEADROOM.getOrDefault(device, base);
+            Threshold t = THRESHOLDS.get(device);
+            long allowed = t == null ? base : t.headroom();
             long freed = Math.max(0, before - live);
             long next = freed < allowed / 4 ? Math.min(2 * allowed, Math.max(base, MAX_DOUBLED_HEADROOM))
                     : freed > allowed * 3 / 4 ? Math.max(base, allowed / 2) : Math.max(base, allowed);
-            HEADROOM.put(device, next);
-            COLLECT_ABOVE.put(device, live + next);
+            THRESHOLDS.put(device, new Threshold(live + next, next));
         }
     }
 
