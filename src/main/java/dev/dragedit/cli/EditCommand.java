@@ -122,6 +122,11 @@ public final class EditCommand implements Callable<Integer> {
     @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's check_handle_reach_target; the supervision grid is half the image).")
     double reach;
 
+    @Option(names = "--feature-idx", defaultValue = "3", split = ",", paramLabel = "K[,K…]",
+            description = "UNet features for motion supervision and point tracking (DragDiffusion's unet_feature_idx: 0 = mid block, "
+                    + "k = up_blocks[k−1]'s output; several are concatenated; default ${DEFAULT-VALUE}).")
+    int[] featureIdx;
+
     /** Side of the video frames' shorter edge at least (small images are scaled up so points and arrows show). */
     static final int VIDEO_MIN_SIDE = 256;
 
@@ -143,6 +148,11 @@ public final class EditCommand implements Callable<Integer> {
         if (rM < 1) throw usage("--r-m " + rM + ": expected a whole number ≥ 1 (the motion-supervision radius)");
         if (rP < 1) throw usage("--r-p " + rP + ": expected a whole number ≥ 1 (the point-tracking radius)");
         if (!(reach > 0) || Double.isInfinite(reach)) throw usage("--reach " + reach + ": expected a finite number > 0 (supervision pixels)");
+        try {
+            DragDiffusion.checkFeatureIdx(featureIdx);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage().replace("edit: unet_feature_idx", "--feature-idx"));
+        }
         if (inferenceSteps > 1000) throw usage("--inference-steps " + inferenceSteps + ": at most 1000 (the scheduler's training timesteps)");
         if (!(videoFps > 0 && videoFps <= 100)) throw usage("--video-fps " + videoFps + ": expected a number in (0, 100]");
         if (video != null) {
@@ -184,7 +194,7 @@ public final class EditCommand implements Callable<Integer> {
         }
         DragDiffusion.Request req;
         try {
-            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach);
+            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage().replace("inversion: ", "--inference-steps/--strength: "));
         }
@@ -280,7 +290,8 @@ public final class EditCommand implements Callable<Integer> {
                 throw new IOException("edit: hashing the model's files failed: " + e.getCause().getMessage(), e.getCause());
             }
             EditSpec files = new EditSpec(modelDir, variant, image, mask, prompt, out, video, videoFps, List.copyOf(drags), loraSteps, steps,
-                    inferenceSteps, strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT), lr, lam, rM, rP, reach);
+                    inferenceSteps, strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT), lr, lam, rM, rP, reach,
+                    java.util.Arrays.stream(featureIdx).boxed().toList());
             ObjectNode side = sidecar(json, "dragedit edit", files, engine.description(), img, points, r, loadSeconds, mh, phasePeakMib,
                     vw == null ? null : vw.frames(), finalXy, (System.nanoTime() - t0) / 1e9);
             byte[] sideBytes = json.writeValueAsBytes(side);
@@ -374,6 +385,7 @@ public final class EditCommand implements Callable<Integer> {
         if (!cli.test("--r-m") && s.rM() != null) rM = s.rM();
         if (!cli.test("--r-p") && s.rP() != null) rP = s.rP();
         if (!cli.test("--reach") && s.reach() != null) reach = s.reach();
+        if (!cli.test("--feature-idx") && s.featureIdx() != null) featureIdx = s.featureIdx().stream().mapToInt(Integer::intValue).toArray();
         Main.deviceDefault(spec, s.device(), "--spec " + specFile + ": \"device\"");
     }
 
@@ -442,6 +454,7 @@ public final class EditCommand implements Callable<Integer> {
         p.put("lam", files.lam());
         p.put("drag_lr", files.lr());
         p.put("reach", files.reach() != null ? files.reach() : 2.0);
+        (files.featureIdx() != null ? files.featureIdx() : List.of(3)).forEach(p.putArray("unet_feature_idx")::add);
         p.put("t", r.t());
         side.put("seed", files.seed());
         side.put("device", device);
@@ -505,7 +518,7 @@ public final class EditCommand implements Callable<Integer> {
         side.put("out", str(files.out()));
         EditSpec replay = new EditSpec(abs(files.model()), files.variant(), abs(files.image()), abs(files.mask()), files.prompt(),
                 abs(files.out()), abs(files.video()), files.videoFps(), files.drags(), files.loraSteps(), files.steps(), files.inferenceSteps(),
-                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP(), files.reach());
+                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP(), files.reach(), files.featureIdx());
         side.set("spec", replay.toJson(json));
     }
 

@@ -26,14 +26,22 @@ import java.util.Set;
  * {"model": "models/tiny", "image": "cat.png", "drags": ["40,32:52,30"], "mask": null, "prompt": "a cat",
  *  "out": "cat-edited.png", "video": "cat.gif", "lora_steps": 80, "steps": 80, "inference_steps": 50,
  *  "strength": 0.7, "seed": 0, "variant": null, "device": "auto", "video_fps": 10,
- *  "lr": 0.01, "lam": 0.1, "r_m": 1, "r_p": 3}
+ *  "lr": 0.01, "lam": 0.1, "r_m": 1, "r_p": 3, "reach": 2, "feature_idx": [3]}
  * </pre>
  * A drag is "x1,y1:x2,y2", [[x1, y1], [x2, y2]] or {"handle_xy": [x1, y1], "target_xy": [x2, y2]} (the sidecar's form).
  * Public so that other front ends (the viewer's save) write the same replayable spec into their sidecars.
  */
 public record EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
                        List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
-                       String device, Double lr, Double lam, Integer rM, Integer rP, Double reach) {
+                       String device, Double lr, Double lam, Integer rM, Integer rP, Double reach, List<Integer> featureIdx) {
+
+    /** Without UNet feature indices (the default: DragDiffusion's [3]). */
+    public EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
+                    List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
+                    String device, Double lr, Double lam, Integer rM, Integer rP, Double reach) {
+        this(model, variant, image, mask, prompt, out, video, videoFps, drags, loraSteps, steps, inferenceSteps, strength, seed,
+                device, lr, lam, rM, rP, reach, null);
+    }
 
     /** Without a reach distance (the default: DragDiffusion's 2 supervision pixels). */
     public EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
@@ -44,7 +52,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
     }
 
     static final Set<String> FIELDS = Set.of("model", "variant", "image", "mask", "prompt", "out", "video", "video_fps", "drags",
-            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p", "reach");
+            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p", "reach", "feature_idx");
 
     /** Reads a spec file, or the "spec" member of a sidecar. Throws IllegalArgumentException naming the file and field. */
     static EditSpec read(Path file) {
@@ -75,7 +83,8 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
         Parser p = new Parser(root, what, base);
         return new EditSpec(p.path("model"), p.string("variant"), p.path("image"), p.path("mask"), p.string("prompt"), p.path("out"),
                 p.path("video"), p.number("video_fps"), p.drags(), p.integer("lora_steps"), p.integer("steps"), p.integer("inference_steps"),
-                p.number("strength"), p.longInt("seed"), p.string("device"), p.number("lr"), p.number("lam"), p.integer("r_m"), p.integer("r_p"), p.number("reach"));
+                p.number("strength"), p.longInt("seed"), p.string("device"), p.number("lr"), p.number("lam"), p.integer("r_m"), p.integer("r_p"), p.number("reach"),
+                p.integers("feature_idx"));
     }
 
     /** This spec as the JSON object {@link #read} accepts (null fields written as null; paths as they are). */
@@ -102,6 +111,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
         o.put("r_m", rM);
         o.put("r_p", rP);
         if (reach != null) o.put("reach", reach);
+        if (featureIdx != null) featureIdx.forEach(o.putArray("feature_idx")::add);
         return o;
     }
 
@@ -142,6 +152,18 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
             if (n == null) return null;
             if (!n.isIntegralNumber() || !n.canConvertToInt()) throw bad(k, "a whole number", n);
             return n.asInt();
+        }
+
+        List<Integer> integers(String k) {
+            JsonNode n = get(k);
+            if (n == null) return null;
+            if (!n.isArray() || n.size() == 0 || n.size() > 16) throw bad(k, "an array of 1 to 16 whole numbers", n);
+            List<Integer> out = new ArrayList<>();
+            for (JsonNode e : n) {
+                if (!e.isIntegralNumber() || !e.canConvertToInt()) throw bad(k, "an array of whole numbers", n);
+                out.add(e.asInt());
+            }
+            return List.copyOf(out);
         }
 
         Long longInt(String k) {

@@ -41,7 +41,14 @@ public final class DragDiffusion {
      * loop's Adam learning rate lr, mask weight lam and the radii r_m (motion supervision) and r_p (point tracking).
      */
     public record Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
-                          int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP, double reach) {
+                          int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP, double reach,
+                          int[] featureIdx) {
+        /** With DragDiffusion's features (unet_feature_idx [3] = up_blocks[2]'s output). */
+        public Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
+                       int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP, double reach) {
+            this(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, DEFAULTS.featureIdx());
+        }
+
         /** With DragDiffusion's reach distance (2 supervision pixels: check_handle_reach_target). */
         public Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
                        int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP) {
@@ -58,6 +65,7 @@ public final class DragDiffusion {
         public Request {
             checkKnobs(lr, lam, rM, rP);
             checkReach(reach);
+            featureIdx = checkFeatureIdx(featureIdx);
             if (pointsXy.length == 0 || pointsXy.length % 2 != 0)
                 throw new IllegalArgumentException("edit: " + pointsXy.length + " points; expected pairs (handle, target), at least one");
             if (loraSteps < 0) throw new IllegalArgumentException("edit: LoRA steps " + loraSteps + " must be ≥ 0");
@@ -69,7 +77,7 @@ public final class DragDiffusion {
 
         /** This request with the drag loop's knobs replaced. */
         public Request withKnobs(double lr, double lam, int rM, int rP) {
-            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach);
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
         }
 
         /**
@@ -77,8 +85,18 @@ public final class DragDiffusion {
          * done (DragDiffusion: 2.0; at supervision resolution = half the image, that is 4 image pixels).
          */
         public Request withReach(double reach) {
-            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach);
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
         }
+
+        /**
+         * This request with other UNet features for motion supervision and point tracking (DragDiffusion's
+         * unet_feature_idx: 0 = the mid block's output, k = up_blocks[k−1]'s; several are resized and concatenated).
+         */
+        public Request withFeatureIdx(int... featureIdx) {
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
+        }
+
+        @Override public int[] featureIdx() { return featureIdx.clone(); }
     }
 
     /** The knobs' defaults (the image size does not affect them). */
@@ -100,6 +118,26 @@ public final class DragDiffusion {
     public static void checkReach(double reach) {
         if (!(reach > 0) || Double.isInfinite(reach))
             throw new IllegalArgumentException("edit: reach " + reach + " must be a finite number > 0 (supervision pixels within which a handle has reached its target, default 2)");
+    }
+
+    /**
+     * unet_feature_idx: at least one index, each ≥ 0 and none twice (whether the UNet has that many up blocks is checked
+     * when the model is known). Returns a copy.
+     */
+    public static int[] checkFeatureIdx(int[] featureIdx) {
+        if (featureIdx == null || featureIdx.length == 0)
+            throw new IllegalArgumentException("edit: unet_feature_idx is empty; expected one or more of 0 (mid block), 1, 2, … (up_blocks[k−1]), default 3");
+        if (featureIdx.length > 16)
+            throw new IllegalArgumentException("edit: unet_feature_idx has " + featureIdx.length + " entries; expected at most 16");
+        for (int i = 0; i < featureIdx.length; i++) {
+            if (featureIdx[i] < 0)
+                throw new IllegalArgumentException("edit: unet_feature_idx " + java.util.Arrays.toString(featureIdx) + ": " + featureIdx[i]
+                        + " is negative; expected 0 (mid block) or k ≥ 1 (up_blocks[k−1])");
+            for (int j = 0; j < i; j++)
+                if (featureIdx[j] == featureIdx[i])
+                    throw new IllegalArgumentException("edit: unet_feature_idx " + java.util.Arrays.toString(featureIdx) + " names " + featureIdx[i] + " twice");
+        }
+        return featureIdx.clone();
     }
 
     /** The run was stopped by its listener before the drag started (during the LoRA fit or the inversion): there is no result. */
@@ -215,8 +253,12 @@ public final class DragDiffusion {
         double[][] xy = new double[req.pointsXy().length][];
         for (int i = 0; i < xy.length; i++) xy[i] = new double[]{req.pointsXy()[i][0] * w / w0, req.pointsXy()[i][1] * h / h0};
         DragConfig d = DragConfig.defaults(h, w);
+        int ups = sd.unet.config.blockOutChannels.length;
+        for (int k : req.featureIdx())
+            if (k > ups) throw new IllegalArgumentException("edit: unet_feature_idx " + java.util.Arrays.toString(req.featureIdx()) + ": " + k
+                    + " does not exist; this UNet has " + ups + " up blocks (0 = mid block, 1.." + ups + " = up_blocks[0.." + (ups - 1) + "])");
         DragConfig cfg = new DragConfig(d.supResH(), d.supResW(), req.rM(), req.rP(), req.lam(), req.lr(), req.dragSteps(),
-                d.featureIdx(), req.reach());
+                req.featureIdx(), req.reach());
         List<List<DragPoint>> ht = DragInputs.handlesAndTargets(xy, h, w, cfg.supResH(), cfg.supResW());
         // A click in the last pixel row or column rounds (half to even) to sup_res, one past the grid, where
         // drag_diffusion_update would index out of bounds: such points are clamped to the grid's edge.

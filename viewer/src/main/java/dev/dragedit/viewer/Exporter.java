@@ -60,7 +60,8 @@ public final class Exporter {
         for (int k = 0; k + 1 < pointsXy.length; k += 2) drags.add(EditSpec.drag(pointsXy[k], pointsXy[k + 1]));
         JsonNode old = r.sidecar().get("spec");
         EditSpec files = new EditSpec(modelDir.toAbsolutePath(), null, in, mask, p.prompt(), abs, null, null, drags, p.loraSteps(),
-                old.get("steps").asInt(), p.inferenceSteps(), p.strength(), p.seed(), old.get("device").asText(), p.lr(), p.lam(), p.rM(), p.rP());
+                old.get("steps").asInt(), p.inferenceSteps(), p.strength(), p.seed(), old.get("device").asText(), p.lr(), p.lam(), p.rM(), p.rP(),
+                null, java.util.Arrays.stream(p.featureIdx()).boxed().toList());
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode s = r.sidecar().deepCopy();
         EditCommand.placeFiles(json, s, files);

@@ -30,6 +30,8 @@ final class Panel {
     final ImInt steps = new ImInt(), rM = new ImInt(), rP = new ImInt(), loraSteps = new ImInt(), inferenceSteps = new ImInt();
     final ImDouble lr = new ImDouble(), lam = new ImDouble(), strength = new ImDouble();
     final ImString modelPath = new ImString(1024);
+    /** DragDiffusion's unet_feature_idx as text, e.g. "3" or "2,3". */
+    final ImString features = new ImString(64);
     final ImBoolean showMask = new ImBoolean(true);
     final ImBoolean brush = new ImBoolean(false);
     /** Brush mode: may change (true) or keep (false). */
@@ -59,6 +61,7 @@ final class Panel {
         strength.set(p.strength());
         loraSteps.set(p.loraSteps());
         inferenceSteps.set(p.inferenceSteps());
+        features.set(p.featureIdxText());
     }
 
     /** The fields as run parameters; IllegalArgumentException naming the field when one is out of range. */
@@ -71,8 +74,14 @@ final class Panel {
         check(strength.get() > 0 && strength.get() <= 1, "the inversion strength must be in (0, 1]");
         check(loraSteps.get() >= 0, "LoRA steps must be ≥ 0");
         check(inferenceSteps.get() >= 1, "inference steps must be at least 1");
+        int[] k = RunParams.parseFeatureIdx(features.get());
+        try {
+            dev.dragedit.drag.DragDiffusion.checkFeatureIdx(k);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().replace("edit: unet_feature_idx", "features"));
+        }
         return new RunParams(prompt.get(), seed.get(), steps.get(), lr.get(), lam.get(), rM.get(), rP.get(), strength.get(),
-                loraSteps.get(), inferenceSteps.get());
+                loraSteps.get(), inferenceSteps.get(), k);
     }
 
     /**
@@ -191,6 +200,7 @@ final class Panel {
             ImGui.inputDouble("strength", strength, 0.05, 0.1, "%.2f");
             ImGui.inputInt("LoRA steps", loraSteps);
             ImGui.inputInt("inference steps", inferenceSteps);
+            ImGui.inputText("features", features);
             ImGui.endDisabled();
         }
 

@@ -11,7 +11,37 @@ import dev.dragedit.tensor.Tensor;
  * steps instead of DragDiffusion's 80 so that a first drag starts quickly; everything else is DragDiffusion's default.
  */
 public record RunParams(String prompt, long seed, int steps /* drag iterations */, double lr, double lam, int rM, int rP,
-                        double strength, int loraSteps, int inferenceSteps) {
+                        double strength, int loraSteps, int inferenceSteps, int[] featureIdx) {
+
+    /** With DragDiffusion's UNet features (unet_feature_idx [3]). */
+    public RunParams(String prompt, long seed, int steps, double lr, double lam, int rM, int rP, double strength, int loraSteps, int inferenceSteps) {
+        this(prompt, seed, steps, lr, lam, rM, rP, strength, loraSteps, inferenceSteps, new int[]{3});
+    }
+
+    public RunParams {
+        featureIdx = featureIdx == null ? new int[]{3} : featureIdx.clone();
+    }
+
+    @Override public int[] featureIdx() { return featureIdx.clone(); }
+
+    /** The features as the edit command's --feature-idx writes them, e.g. "2,3". */
+    public String featureIdxText() {
+        return java.util.Arrays.stream(featureIdx).mapToObj(Integer::toString).collect(java.util.stream.Collectors.joining(","));
+    }
+
+    /** "2,3" → {2, 3}; IllegalArgumentException naming the field when it is not a comma-separated list of whole numbers. */
+    public static int[] parseFeatureIdx(String text) {
+        String[] parts = text.trim().split("\\s*,\\s*");
+        int[] k = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                k[i] = Integer.parseInt(parts[i]);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("features '" + text + "': expected whole numbers separated by commas, e.g. 3 or 2,3 (0 = mid block, k = up_blocks[k-1])");
+            }
+        }
+        return k;
+    }
 
     public static RunParams defaults() {
         return new RunParams("", 42, 80, 0.01, 0.1, 1, 3, 0.7, 20, 50);
@@ -32,6 +62,7 @@ public record RunParams(String prompt, long seed, int steps /* drag iterations *
                 throw new IllegalArgumentException("the mask has " + mask255OrNull.length + " values; expected " + image.height() + "×" + image.width());
             mask = Tensor.of(mask255OrNull.clone(), image.height(), image.width());
         }
-        return new DragDiffusion.Request(image, pointsXy, mask, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP);
+        return new DragDiffusion.Request(image, pointsXy, mask, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP)
+                .withFeatureIdx(featureIdx);
     }
 }
