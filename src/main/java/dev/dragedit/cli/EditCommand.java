@@ -127,6 +127,10 @@ public final class EditCommand implements Callable<Integer> {
                     + "k = up_blocks[k−1]'s output; several are concatenated; default ${DEFAULT-VALUE}).")
     int[] featureIdx;
 
+    @Option(names = "--lora-lr", defaultValue = "5e-4", paramLabel = "LR",
+            description = "AdamW learning rate of the LoRA fit (DragDiffusion's lora_lr; default ${DEFAULT-VALUE}; in (0, 1]).")
+    double loraLr;
+
     /** Side of the video frames' shorter edge at least (small images are scaled up so points and arrows show). */
     static final int VIDEO_MIN_SIDE = 256;
 
@@ -148,6 +152,7 @@ public final class EditCommand implements Callable<Integer> {
         if (rM < 1) throw usage("--r-m " + rM + ": expected a whole number ≥ 1 (the motion-supervision radius)");
         if (rP < 1) throw usage("--r-p " + rP + ": expected a whole number ≥ 1 (the point-tracking radius)");
         if (!(reach > 0) || Double.isInfinite(reach)) throw usage("--reach " + reach + ": expected a finite number > 0 (supervision pixels)");
+        if (!(loraLr > 0 && loraLr <= 1)) throw usage("--lora-lr " + loraLr + ": expected a number in (0, 1] (the LoRA fit's AdamW learning rate)");
         try {
             DragDiffusion.checkFeatureIdx(featureIdx);
         } catch (IllegalArgumentException e) {
@@ -194,7 +199,7 @@ public final class EditCommand implements Callable<Integer> {
         }
         DragDiffusion.Request req;
         try {
-            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
+            req = new DragDiffusion.Request(img, points, maskValues, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx, loraLr);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage().replace("inversion: ", "--inference-steps/--strength: "));
         }
@@ -291,7 +296,7 @@ public final class EditCommand implements Callable<Integer> {
             }
             EditSpec files = new EditSpec(modelDir, variant, image, mask, prompt, out, video, videoFps, List.copyOf(drags), loraSteps, steps,
                     inferenceSteps, strength, seed, engine.kind().toString().toLowerCase(Locale.ROOT), lr, lam, rM, rP, reach,
-                    java.util.Arrays.stream(featureIdx).boxed().toList());
+                    java.util.Arrays.stream(featureIdx).boxed().toList(), loraLr);
             ObjectNode side = sidecar(json, "dragedit edit", files, engine.description(), img, points, r, loadSeconds, mh, phasePeakMib,
                     vw == null ? null : vw.frames(), finalXy, (System.nanoTime() - t0) / 1e9);
             byte[] sideBytes = json.writeValueAsBytes(side);
@@ -385,6 +390,7 @@ public final class EditCommand implements Callable<Integer> {
         if (!cli.test("--r-m") && s.rM() != null) rM = s.rM();
         if (!cli.test("--r-p") && s.rP() != null) rP = s.rP();
         if (!cli.test("--reach") && s.reach() != null) reach = s.reach();
+        if (!cli.test("--lora-lr") && s.loraLr() != null) loraLr = s.loraLr();
         if (!cli.test("--feature-idx") && s.featureIdx() != null) featureIdx = s.featureIdx().stream().mapToInt(Integer::intValue).toArray();
         Main.deviceDefault(spec, s.device(), "--spec " + specFile + ": \"device\"");
     }
@@ -440,7 +446,7 @@ public final class EditCommand implements Callable<Integer> {
         p.put("lora_steps", files.loraSteps());
         p.put("lora_rank", 16);
         p.put("lora_batch_size", 4);
-        p.put("lora_lr", 5e-4);
+        p.put("lora_lr", files.loraLr() != null ? files.loraLr() : DragDiffusion.DEFAULT_LORA_LR);
         p.put("drag_steps", files.steps());
         p.put("n_inference_step", files.inferenceSteps());
         p.put("inversion_strength", files.strength());
@@ -518,7 +524,8 @@ public final class EditCommand implements Callable<Integer> {
         side.put("out", str(files.out()));
         EditSpec replay = new EditSpec(abs(files.model()), files.variant(), abs(files.image()), abs(files.mask()), files.prompt(),
                 abs(files.out()), abs(files.video()), files.videoFps(), files.drags(), files.loraSteps(), files.steps(), files.inferenceSteps(),
-                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP(), files.reach(), files.featureIdx());
+                files.strength(), files.seed(), files.device(), files.lr(), files.lam(), files.rM(), files.rP(), files.reach(), files.featureIdx(),
+                files.loraLr());
         side.set("spec", replay.toJson(json));
     }
 

@@ -26,14 +26,23 @@ import java.util.Set;
  * {"model": "models/tiny", "image": "cat.png", "drags": ["40,32:52,30"], "mask": null, "prompt": "a cat",
  *  "out": "cat-edited.png", "video": "cat.gif", "lora_steps": 80, "steps": 80, "inference_steps": 50,
  *  "strength": 0.7, "seed": 0, "variant": null, "device": "auto", "video_fps": 10,
- *  "lr": 0.01, "lam": 0.1, "r_m": 1, "r_p": 3, "reach": 2, "feature_idx": [3]}
+ *  "lr": 0.01, "lam": 0.1, "r_m": 1, "r_p": 3, "reach": 2, "feature_idx": [3], "lora_lr": 5e-4}
  * </pre>
  * A drag is "x1,y1:x2,y2", [[x1, y1], [x2, y2]] or {"handle_xy": [x1, y1], "target_xy": [x2, y2]} (the sidecar's form).
  * Public so that other front ends (the viewer's save) write the same replayable spec into their sidecars.
  */
 public record EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
                        List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
-                       String device, Double lr, Double lam, Integer rM, Integer rP, Double reach, List<Integer> featureIdx) {
+                       String device, Double lr, Double lam, Integer rM, Integer rP, Double reach, List<Integer> featureIdx,
+                       Double loraLr) {
+
+    /** Without a LoRA learning rate (the default: DragDiffusion's 5e-4). */
+    public EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
+                    List<String> drags, Integer loraSteps, Integer steps, Integer inferenceSteps, Double strength, Long seed,
+                    String device, Double lr, Double lam, Integer rM, Integer rP, Double reach, List<Integer> featureIdx) {
+        this(model, variant, image, mask, prompt, out, video, videoFps, drags, loraSteps, steps, inferenceSteps, strength, seed,
+                device, lr, lam, rM, rP, reach, featureIdx, null);
+    }
 
     /** Without UNet feature indices (the default: DragDiffusion's [3]). */
     public EditSpec(Path model, String variant, Path image, Path mask, String prompt, Path out, Path video, Double videoFps,
@@ -52,7 +61,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
     }
 
     static final Set<String> FIELDS = Set.of("model", "variant", "image", "mask", "prompt", "out", "video", "video_fps", "drags",
-            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p", "reach", "feature_idx");
+            "lora_steps", "steps", "inference_steps", "strength", "seed", "device", "lr", "lam", "r_m", "r_p", "reach", "feature_idx", "lora_lr");
 
     /** Reads a spec file, or the "spec" member of a sidecar. Throws IllegalArgumentException naming the file and field. */
     static EditSpec read(Path file) {
@@ -84,7 +93,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
         return new EditSpec(p.path("model"), p.string("variant"), p.path("image"), p.path("mask"), p.string("prompt"), p.path("out"),
                 p.path("video"), p.number("video_fps"), p.drags(), p.integer("lora_steps"), p.integer("steps"), p.integer("inference_steps"),
                 p.number("strength"), p.longInt("seed"), p.string("device"), p.number("lr"), p.number("lam"), p.integer("r_m"), p.integer("r_p"), p.number("reach"),
-                p.integers("feature_idx"));
+                p.integers("feature_idx"), p.number("lora_lr"));
     }
 
     /** This spec as the JSON object {@link #read} accepts (null fields written as null; paths as they are). */
@@ -112,6 +121,7 @@ public record EditSpec(Path model, String variant, Path image, Path mask, String
         o.put("r_p", rP);
         if (reach != null) o.put("reach", reach);
         if (featureIdx != null) featureIdx.forEach(o.putArray("feature_idx")::add);
+        if (loraLr != null) o.put("lora_lr", loraLr);
         return o;
     }
 

@@ -42,11 +42,12 @@ public final class DragDiffusion {
      */
     public record Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
                           int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP, double reach,
-                          int[] featureIdx) {
+                          int[] featureIdx, double loraLr) {
         /** With DragDiffusion's features (unet_feature_idx [3] = up_blocks[2]'s output). */
         public Request(Images.Rgb image, double[][] pointsXy, Tensor mask, String prompt, int loraSteps, int dragSteps,
                        int inferenceSteps, double strength, long seed, double lr, double lam, int rM, int rP, double reach) {
-            this(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, DEFAULTS.featureIdx());
+            this(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, DEFAULTS.featureIdx(),
+                    DEFAULT_LORA_LR);
         }
 
         /** With DragDiffusion's reach distance (2 supervision pixels: check_handle_reach_target). */
@@ -66,6 +67,7 @@ public final class DragDiffusion {
             checkKnobs(lr, lam, rM, rP);
             checkReach(reach);
             featureIdx = checkFeatureIdx(featureIdx);
+            checkLoraLr(loraLr);
             if (pointsXy.length == 0 || pointsXy.length % 2 != 0)
                 throw new IllegalArgumentException("edit: " + pointsXy.length + " points; expected pairs (handle, target), at least one");
             if (loraSteps < 0) throw new IllegalArgumentException("edit: LoRA steps " + loraSteps + " must be ≥ 0");
@@ -77,7 +79,7 @@ public final class DragDiffusion {
 
         /** This request with the drag loop's knobs replaced. */
         public Request withKnobs(double lr, double lam, int rM, int rP) {
-            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx, loraLr);
         }
 
         /**
@@ -85,7 +87,7 @@ public final class DragDiffusion {
          * done (DragDiffusion: 2.0; at supervision resolution = half the image, that is 4 image pixels).
          */
         public Request withReach(double reach) {
-            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx, loraLr);
         }
 
         /**
@@ -93,10 +95,15 @@ public final class DragDiffusion {
          * unet_feature_idx: 0 = the mid block's output, k = up_blocks[k−1]'s; several are resized and concatenated).
          */
         public Request withFeatureIdx(int... featureIdx) {
-            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx);
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx, loraLr);
         }
 
         @Override public int[] featureIdx() { return featureIdx.clone(); }
+
+        /** This request with another learning rate of the LoRA fit (DragDiffusion's lora_lr, default 5e-4). */
+        public Request withLoraLr(double loraLr) {
+            return new Request(image, pointsXy, mask, prompt, loraSteps, dragSteps, inferenceSteps, strength, seed, lr, lam, rM, rP, reach, featureIdx, loraLr);
+        }
     }
 
     /** The knobs' defaults (the image size does not affect them). */
@@ -138,6 +145,15 @@ public final class DragDiffusion {
                     throw new IllegalArgumentException("edit: unet_feature_idx " + java.util.Arrays.toString(featureIdx) + " names " + featureIdx[i] + " twice");
         }
         return featureIdx.clone();
+    }
+
+    /** DragDiffusion's lora_lr. */
+    public static final double DEFAULT_LORA_LR = 5e-4;
+
+    /** lora_lr: a finite number &gt; 0 and at most 1. */
+    public static void checkLoraLr(double loraLr) {
+        if (!(loraLr > 0 && loraLr <= 1))
+            throw new IllegalArgumentException("edit: lora_lr " + loraLr + " must be a number in (0, 1] (the LoRA fit's AdamW learning rate, default 5e-4)");
     }
 
     /** The run was stopped by its listener before the drag started (during the LoRA fit or the inversion): there is no result. */
@@ -284,7 +300,7 @@ public final class DragDiffusion {
                 long tl = System.nanoTime();
                 Listener l = listener;
                 lora = LoraTrainer.train(sd.unet, sd.vae, scheduler, img, text,
-                        LoraTrainer.Config.defaults().withSteps(req.loraSteps()).withSeed(req.seed()),
+                        LoraTrainer.Config.defaults().withSteps(req.loraSteps()).withSeed(req.seed()).withLr((float) req.loraLr()),
                         (step, steps, loss) -> {
                             loraLosses.add(loss);
                             l.loraStep(step, steps, loss);

@@ -115,6 +115,13 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--reach", defaultValue = "2", paramLabel = "D", description = "A handle within D supervision pixels of its target is done (default ${DEFAULT-VALUE}, DragDiffusion's).")
     double reach;
 
+    @Option(names = "--lora-lr", defaultValue = "" + SYNTHETIC_LORA_LR, paramLabel = "LR", description = "AdamW learning rate of the LoRA fit "
+            + "(default ${DEFAULT-VALUE} for the synthetic suite, with its 20 LoRA steps (see models/tiny/README.md); DragDiffusion's 5e-4 for dragbench).")
+    double loraLr;
+
+    /** The synthetic suite's LoRA learning rate: 4× DragDiffusion's, so that its 20 steps fit about as far as 80 (models/tiny/README.md). */
+    public static final double SYNTHETIC_LORA_LR = 2e-3;
+
     @Option(names = "--feature-idx", split = ",", defaultValue = "3", paramLabel = "K[,K…]", description = "UNet features for motion "
             + "supervision and point tracking (DragDiffusion's unet_feature_idx: 0 = mid block, k = up_blocks[k−1]'s output; several are "
             + "concatenated; default ${DEFAULT-VALUE}, DragDiffusion's).")
@@ -139,7 +146,9 @@ public final class EvalCommand implements Callable<Integer> {
         // 5–10 supervision pixels, which needs more and larger steps than DragDiffusion's 80 at lr 0.01, chosen for
         // 512² SD1.5); DragBench keeps DragDiffusion's.
         if (!spec.commandLine().getParseResult().hasMatchedOption("--steps")) steps = suite.equals("dragbench") ? 80 : 160;
+        if (suite.equals("dragbench") && !spec.commandLine().getParseResult().hasMatchedOption("--lora-lr")) loraLr = DragDiffusion.DEFAULT_LORA_LR;
         try {
+            DragDiffusion.checkLoraLr(loraLr);
             DragDiffusion.checkFeatureIdx(featureIdx);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage().replace("edit: unet_feature_idx", "--feature-idx"));
@@ -170,9 +179,9 @@ public final class EvalCommand implements Callable<Integer> {
         Placement placement = engine.onCpu() ? Placement.cpu() : Placement.on(engine.device().orElseThrow(), DType.F32);
         StableDiffusion sd = StableDiffusion.load(modelDir, placement, null);
         List<SyntheticSuite.Case> cases = SyntheticSuite.cases(n, seed, size);
-        out.printf(Locale.ROOT, "eval: %d synthetic scenes (%d×%d, seeds %d..%d), model %s on %s; LoRA %d steps, ≤ %d drag iterations, %d DDIM steps × %s, lr %s, λ %s, r_m %d, r_p %d, reach %s, unet_feature_idx %s%s%n",
+        out.printf(Locale.ROOT, "eval: %d synthetic scenes (%d×%d, seeds %d..%d), model %s on %s; LoRA %d steps, ≤ %d drag iterations, %d DDIM steps × %s, lr %s, λ %s, r_m %d, r_p %d, reach %s, unet_feature_idx %s, LoRA lr %s%s%n",
                 n, size, size, seed, seed + n - 1, modelDir, engine.description(), loraSteps, steps, inferenceSteps, strength, lr, lam, rM, rP, reach,
-                java.util.Arrays.toString(featureIdx), noMask ? ", no mask" : "");
+                java.util.Arrays.toString(featureIdx), loraLr, noMask ? ", no mask" : "");
         out.printf(Locale.ROOT, "%4s %-58s %6s %8s %6s %7s %6s %6s %5s%n", "case", "caption", "dist", "MD px", "moved", "PSNR", "SSIM", "s", "its");
         out.flush();
         List<Row> rows = new ArrayList<>();
@@ -186,7 +195,7 @@ public final class EvalCommand implements Callable<Integer> {
             }
             DragDiffusion.Request req = new DragDiffusion.Request(c.scene().image(), new double[][]{c.handlePixel(), c.targetPixel()}, mask,
                     c.scene().caption(), loraSteps, steps, inferenceSteps, strength, c.seed()).withKnobs(lr, lam, rM, rP).withReach(reach)
-                    .withFeatureIdx(featureIdx);
+                    .withFeatureIdx(featureIdx).withLoraLr(loraLr);
             long t0 = System.nanoTime();
             DragDiffusion.Result r = DragDiffusion.run(sd, req, null);
             double secs = (System.nanoTime() - t0) / 1e9;
@@ -263,7 +272,7 @@ public final class EvalCommand implements Callable<Integer> {
                 mask = Tensor.of(m, h, w);
             }
             DragDiffusion.Request req = new DragDiffusion.Request(s.image(), s.points(), mask, s.prompt(), loraSteps, steps, inferenceSteps, 0.7, editSeed)
-                    .withFeatureIdx(featureIdx);
+                    .withFeatureIdx(featureIdx).withLoraLr(loraLr);
             long t0 = System.nanoTime();
             DragDiffusion.Result r = DragDiffusion.run(sd, req, null);
             double secs = (System.nanoTime() - t0) / 1e9;
@@ -337,6 +346,7 @@ public final class EvalCommand implements Callable<Integer> {
         p.put("r_p", rP);
         p.put("reach", reach);
         for (int k : featureIdx) p.withArray("unet_feature_idx").add(k);
+        p.put("lora_lr", loraLr);
         p.put("mask", !noMask);
         ObjectNode sn = root.putObject("summary");
         if (Double.isFinite(s.medianMd())) sn.put("median_md_px", s.medianMd()); else sn.putNull("median_md_px"); // more than half the objects lost

@@ -210,7 +210,7 @@ class EditCommandTest {
         assertEquals(0, edit(a.toArray(String[]::new)).code());
         a = new ArrayList<>(List.of(common));
         a.addAll(List.of("--out", knobs.toString(), "--lr", "0.05", "--lam", "0.25", "--r-m", "2", "--r-p", "4", "--reach", "1.5",
-                "--feature-idx", "1,2"));
+                "--feature-idx", "1,2", "--lora-lr", "0.002"));
         ForwardCommandTest.Run r = edit(a.toArray(String[]::new));
         assertEquals(0, r.code(), r.out() + r.err());
         JsonNode plainJ = new ObjectMapper().readTree(tmp.resolve("plain.json").toFile());
@@ -230,6 +230,9 @@ class EditCommandTest {
         assertEquals("[1,2]", p.get("unet_feature_idx").toString());
         assertEquals("[1,2]", s.get("feature_idx").toString());
         assertEquals("[3]", plainJ.get("parameters").get("unet_feature_idx").toString()); // DragDiffusion's
+        assertEquals(0.002, p.get("lora_lr").asDouble());
+        assertEquals(0.002, s.get("lora_lr").asDouble());
+        assertEquals(5e-4, plainJ.get("parameters").get("lora_lr").asDouble());
         assertEquals(0.01, plainJ.get("spec").get("lr").asDouble()); // the defaults are recorded too
         assertEquals(3, plainJ.get("spec").get("r_p").asInt());
         assertNotEquals(plainJ.get("iterations").toString(), j.get("iterations").toString(), "the knobs changed the drag");
@@ -278,6 +281,7 @@ class EditCommandTest {
         expectFailure(tmp, 2, "--r-p 0: expected a whole number ≥ 1", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--r-p", "0");
         expectFailure(tmp, 2, "--reach 0.0: expected a finite number > 0", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--reach", "0");
         expectFailure(tmp, 2, "--feature-idx [3, -1]: -1 is negative", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--feature-idx", "3,-1");
+        expectFailure(tmp, 2, "--lora-lr 0.0: expected a number in (0, 1]", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--lora-lr", "0");
         expectFailure(tmp, 2, "--feature-idx [3, 3] names 3 twice", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10", "--feature-idx", "3,3");
         expectFailure(tmp, 1, "unet_feature_idx [9]: 9 does not exist; this UNet has", "--model", model, "--image", in.toString(), "--drag", "10,10:20,10",
                 "--feature-idx", "9", "--lora-steps", "0", "--steps", "1", "--inference-steps", "2");

@@ -82,6 +82,7 @@ class SyntheticEvalTest {
         JsonNode j = new ObjectMapper().readTree(tmp.resolve("rep/eval.json").toFile());
         assertEquals(2, j.get("cases").size());
         assertEquals("[3]", j.get("parameters").get("unet_feature_idx").toString()); // DragDiffusion's
+        assertEquals(EvalCommand.SYNTHETIC_LORA_LR, j.get("parameters").get("lora_lr").asDouble());
         assertTrue(j.get("summary").has("median_md_px"));
         assertTrue(Files.size(tmp.resolve("rep/contact-sheet.png")) > 0);
         Images.Rgb sheet = Images.read(tmp.resolve("rep/contact-sheet.png"));
@@ -90,7 +91,7 @@ class SyntheticEvalTest {
 
     @Test
     void badDragKnobsAreUsageErrors(@TempDir Path tmp) {
-        for (String[] bad : new String[][]{{"--strength", "0"}, {"--strength", "1.5"}, {"--lr", "0"}, {"--lam", "-1"}, {"--feature-idx", "2,2"},
+        for (String[] bad : new String[][]{{"--strength", "0"}, {"--strength", "1.5"}, {"--lr", "0"}, {"--lam", "-1"}, {"--feature-idx", "2,2"}, {"--lora-lr", "0"}, {"--lora-lr", "2"},
                 {"--feature-idx", "-1"}, {"--feature-idx", "x"}}) {
             java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
             int code = dev.dragedit.cli.Main.run(new String[]{"eval", "--n", "1", bad[0], bad[1], "--json", tmp.resolve("e.json").toString()},

@@ -231,7 +231,7 @@ public final class DragRunner implements AutoCloseable {
             EditSpec files = new EditSpec(modelDir, null, null, null, p.prompt(), null, null, null, drags, p.loraSteps(),
                     r.stopped() ? r.iterations() : p.steps(), p.inferenceSteps(), p.strength(), p.seed(),
                     engine.kind().toString().toLowerCase(Locale.ROOT), p.lr(), p.lam(), p.rM(), p.rP(), null,
-                    java.util.Arrays.stream(p.featureIdx()).boxed().toList());
+                    java.util.Arrays.stream(p.featureIdx()).boxed().toList(), p.loraLr());
             Map<String, Double> peak = new LinkedHashMap<>();
             ObjectNode side = EditCommand.sidecar(new ObjectMapper(), "dragedit view", files, engine.description(), img, pts, r,
                     loadSeconds, modelHash.deepCopy(), peak, null, fin, (System.nanoTime() - t0) / 1e9);
