@@ -153,6 +153,13 @@ final class TinyReport {
         Files.writeString(out.resolve("model_index.json"), TinyModels.modelIndexJson());
     }
 
+    /** "- final STAGE loss (mean of the last k steps): x", or that this run did not train the stage. */
+    private static String finalLoss(String stage, float[] losses, java.nio.file.Path initFrom) {
+        if (losses.length == 0)
+            return "- " + stage + ": not trained in this run (0 steps; its weights are " + (initFrom != null ? "those of `" + initFrom + "`" : "the random initial ones") + ")\n";
+        return String.format(Locale.ROOT, "- final %s loss (mean of the last %d steps): %.5f%n", stage, tail(losses), tailMean(losses));
+    }
+
     private static String schedule(TinyTrainer.Config cfg) {
         return cfg.cosine() ? " (2% linear warm-up, then cosine decay to 10%)" : " (constant)";
     }
@@ -236,11 +243,15 @@ final class TinyReport {
         if (cfg.initFrom() != null)
             b.append("- initial weights: those of `").append(cfg.initFrom()).append("` (this run fine-tunes them; its Adam moments start at zero)\n");
         b.append("\n## Results\n\n");
-        b.append(String.format(Locale.ROOT, "- final VAE loss (mean of the last %d steps): %.5f%n", tail(vaeLosses), tailMean(vaeLosses)));
-        b.append(String.format(Locale.ROOT, "- final UNet loss (mean of the last %d steps): %.5f%n", tail(unetLosses), tailMean(unetLosses)));
+        b.append(finalLoss("VAE", vaeLosses, cfg.initFrom()));
+        b.append(finalLoss("UNet", unetLosses, cfg.initFrom()));
         b.append(String.format(Locale.ROOT, "- VAE reconstruction PSNR (posterior mode, %d held-out scenes): %.2f dB%n", cfg.heldOut(), psnr));
-        b.append(String.format(Locale.ROOT, "- speed this run (CPU, %d threads): VAE %.2f steps/s, UNet %.2f steps/s%n",
-                dev.dragedit.util.Parallel.THREADS, vaeRate, unetRate));
+        List<String> speeds = new ArrayList<>();
+        if (vaeLosses.length > 0) speeds.add(String.format(Locale.ROOT, "VAE %.2f steps/s", vaeRate));
+        if (unetLosses.length > 0) speeds.add(String.format(Locale.ROOT, "UNet %.2f steps/s", unetRate));
+        if (!speeds.isEmpty())
+            b.append(String.format(Locale.ROOT, "- speed this run (CPU, %d thread%s): %s%n", dev.dragedit.util.Parallel.THREADS,
+                    dev.dragedit.util.Parallel.THREADS == 1 ? "" : "s", String.join(", ", speeds)));
         b.append("\n![VAE loss](loss_vae.png)\n![UNet loss](loss_unet.png)\n\n");
         b.append("## Reconstructions\n\n![reconstructions](reconstructions.png)\n\n");
         b.append(String.format(Locale.ROOT, "## Samples\n\nDDIM %d steps (eta 0) from N(0, 1) noise; guidance 1 and classifier-free guidance %.1f. Captions:%n%n",

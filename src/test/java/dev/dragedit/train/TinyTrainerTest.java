@@ -197,6 +197,10 @@ class TinyTrainerTest {
         assertEquals(stored.size(), n);
         assertArrayEquals(first.unet().get("conv_in.weight").data(), same.unet().get("conv_in.weight").data());
         assertTrue(Files.readString(b.resolve("README.md")).contains("initial weights: those of `" + a + "`"));
+        String readme = Files.readString(b.resolve("README.md"));
+        assertTrue(readme.contains("- VAE: not trained in this run (0 steps; its weights are those of `" + a + "`)"), readme);
+        assertFalse(readme.contains("NaN"), readme);
+        assertFalse(readme.contains("speed this run"), "no speed for stages that did not run:\n" + readme);
         var missing = new TinyTrainer.Config(tmp.resolve("c"), 1, 1, 2, 32, 7, 1, 2, 1e-3f, 5e-4f, 2, 2, 2, 2f, 0, false, 0f, 4f, true, tmp.resolve("nothing"));
         var e = assertThrows(IllegalArgumentException.class, () -> new TinyTrainer(missing, quiet()).run(false));
         assertTrue(e.getMessage().contains("--init-from") && e.getMessage().contains("vae/diffusion_pytorch_model.safetensors"), e.getMessage());
