@@ -102,7 +102,8 @@ final class DemoCommand implements Callable<Integer> {
         List<String> args = new ArrayList<>(List.of("--model", modelDir.toString(), "--image", input.toString(), "--drag", drag,
                 "--mask", maskFile.toString(), "--prompt", scene.caption(), "--out", edited.toString(), "--video", gif.toString(),
                 "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
-                "--lora-lr", Double.toString(EvalCommand.SYNTHETIC_LORA_LR), "--inference-steps", Integer.toString(inferenceSteps), "--seed", Long.toString(seed)));
+                "--lora-lr", Double.toString(EvalCommand.SYNTHETIC_LORA_LR), "--reach", Double.toString(EvalCommand.SYNTHETIC_REACH),
+                "--inference-steps", Integer.toString(inferenceSteps), "--seed", Long.toString(seed)));
         CommandLine edit = spec.root().commandLine().getSubcommands().get("edit");
         int code = edit.execute(args.toArray(String[]::new));
         if (code != 0) return code;
@@ -135,7 +136,7 @@ final class DemoCommand implements Callable<Integer> {
         if (!hasDisplay()) {
             out.println("demo: no display (DISPLAY/WAYLAND_DISPLAY unset), so the live viewer was not opened; open " + gif
                     + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " --lr " + LR
-                    + " --lora-lr " + EvalCommand.SYNTHETIC_LORA_LR + " " + input);
+                    + " --lora-lr " + EvalCommand.SYNTHETIC_LORA_LR + " --reach " + EvalCommand.SYNTHETIC_REACH + " " + input);
             return Main.EXIT_OK;
         }
         out.println("demo: opening the live viewer with the same scene, drag and mask: press Space to run the drag and watch it step by step");
@@ -143,7 +144,8 @@ final class DemoCommand implements Callable<Integer> {
         // The viewer starts from the input so the drag can be watched live; the demo's result stays in OUT.
         return view.execute("--model", modelDir.toString(), "--drag", drag, "--mask", maskFile.toString(), "--prompt", scene.caption(),
                 "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
-                "--lora-lr", Double.toString(EvalCommand.SYNTHETIC_LORA_LR), "--inference-steps", Integer.toString(inferenceSteps), input.toString());
+                "--lora-lr", Double.toString(EvalCommand.SYNTHETIC_LORA_LR), "--reach", Double.toString(EvalCommand.SYNTHETIC_REACH),
+                "--inference-steps", Integer.toString(inferenceSteps), input.toString());
     }
 
     static boolean hasDisplay() {

@@ -83,6 +83,7 @@ class SyntheticEvalTest {
         assertEquals(2, j.get("cases").size());
         assertEquals("[3]", j.get("parameters").get("unet_feature_idx").toString()); // DragDiffusion's
         assertEquals(EvalCommand.SYNTHETIC_LORA_LR, j.get("parameters").get("lora_lr").asDouble());
+        assertEquals(EvalCommand.SYNTHETIC_REACH, j.get("parameters").get("reach").asDouble());
         assertTrue(j.get("summary").has("median_md_px"));
         assertTrue(Files.size(tmp.resolve("rep/contact-sheet.png")) > 0);
         Images.Rgb sheet = Images.read(tmp.resolve("rep/contact-sheet.png"));

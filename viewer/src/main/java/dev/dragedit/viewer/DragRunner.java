@@ -230,7 +230,7 @@ public final class DragRunner implements AutoCloseable {
             // A stopped drag replays as a drag asked for the iterations it ran: the loop is deterministic.
             EditSpec files = new EditSpec(modelDir, null, null, null, p.prompt(), null, null, null, drags, p.loraSteps(),
                     r.stopped() ? r.iterations() : p.steps(), p.inferenceSteps(), p.strength(), p.seed(),
-                    engine.kind().toString().toLowerCase(Locale.ROOT), p.lr(), p.lam(), p.rM(), p.rP(), null,
+                    engine.kind().toString().toLowerCase(Locale.ROOT), p.lr(), p.lam(), p.rM(), p.rP(), p.reach(),
                     java.util.Arrays.stream(p.featureIdx()).boxed().toList(), p.loraLr());
             Map<String, Double> peak = new LinkedHashMap<>();
             ObjectNode side = EditCommand.sidecar(new ObjectMapper(), "dragedit view", files, engine.description(), img, pts, r,

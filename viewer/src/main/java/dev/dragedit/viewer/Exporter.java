@@ -61,7 +61,7 @@ public final class Exporter {
         JsonNode old = r.sidecar().get("spec");
         EditSpec files = new EditSpec(modelDir.toAbsolutePath(), null, in, mask, p.prompt(), abs, null, null, drags, p.loraSteps(),
                 old.get("steps").asInt(), p.inferenceSteps(), p.strength(), p.seed(), old.get("device").asText(), p.lr(), p.lam(), p.rM(), p.rP(),
-                null, java.util.Arrays.stream(p.featureIdx()).boxed().toList(), p.loraLr());
+                p.reach(), java.util.Arrays.stream(p.featureIdx()).boxed().toList(), p.loraLr());
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode s = r.sidecar().deepCopy();
         EditCommand.placeFiles(json, s, files);

@@ -28,7 +28,7 @@ final class Panel {
     final ImString prompt = new ImString(512);
     final ImLong seed = new ImLong();
     final ImInt steps = new ImInt(), rM = new ImInt(), rP = new ImInt(), loraSteps = new ImInt(), inferenceSteps = new ImInt();
-    final ImDouble lr = new ImDouble(), lam = new ImDouble(), strength = new ImDouble(), loraLr = new ImDouble();
+    final ImDouble lr = new ImDouble(), lam = new ImDouble(), strength = new ImDouble(), loraLr = new ImDouble(), reach = new ImDouble();
     final ImString modelPath = new ImString(1024);
     /** DragDiffusion's unet_feature_idx as text, e.g. "3" or "2,3". */
     final ImString features = new ImString(64);
@@ -63,6 +63,7 @@ final class Panel {
         inferenceSteps.set(p.inferenceSteps());
         features.set(p.featureIdxText());
         loraLr.set(p.loraLr());
+        reach.set(p.reach());
     }
 
     /** The fields as run parameters; IllegalArgumentException naming the field when one is out of range. */
@@ -75,6 +76,7 @@ final class Panel {
         check(strength.get() > 0 && strength.get() <= 1, "the inversion strength must be in (0, 1]");
         check(loraSteps.get() >= 0, "LoRA steps must be ≥ 0");
         check(loraLr.get() > 0 && loraLr.get() <= 1, "the LoRA learning rate must be in (0, 1]");
+        check(reach.get() > 0 && Double.isFinite(reach.get()), "reach must be > 0 (supervision pixels)");
         check(inferenceSteps.get() >= 1, "inference steps must be at least 1");
         int[] k = RunParams.parseFeatureIdx(features.get());
         try {
@@ -83,7 +85,7 @@ final class Panel {
             throw new IllegalArgumentException(e.getMessage().replace("edit: unet_feature_idx", "features"));
         }
         return new RunParams(prompt.get(), seed.get(), steps.get(), lr.get(), lam.get(), rM.get(), rP.get(), strength.get(),
-                loraSteps.get(), inferenceSteps.get(), k, loraLr.get());
+                loraSteps.get(), inferenceSteps.get(), k, loraLr.get(), reach.get());
     }
 
     /**
@@ -199,6 +201,7 @@ final class Panel {
             ImGui.inputDouble("lambda", lam, 0.01, 0.1, "%.3f");
             ImGui.inputInt("r_m", rM);
             ImGui.inputInt("r_p", rP);
+            ImGui.inputDouble("reach", reach, 0.5, 1.0, "%.2f");
             ImGui.inputDouble("strength", strength, 0.05, 0.1, "%.2f");
             ImGui.inputInt("LoRA steps", loraSteps);
             ImGui.inputDouble("LoRA lr", loraLr, 1e-4, 1e-3, "%.5f");

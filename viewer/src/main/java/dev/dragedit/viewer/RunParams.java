@@ -11,11 +11,18 @@ import dev.dragedit.tensor.Tensor;
  * steps instead of DragDiffusion's 80 so that a first drag starts quickly; everything else is DragDiffusion's default.
  */
 public record RunParams(String prompt, long seed, int steps /* drag iterations */, double lr, double lam, int rM, int rP,
-                        double strength, int loraSteps, int inferenceSteps, int[] featureIdx, double loraLr) {
+                        double strength, int loraSteps, int inferenceSteps, int[] featureIdx, double loraLr,
+                        double reach) {
 
     /** With DragDiffusion's UNet features (unet_feature_idx [3]) and LoRA learning rate (5e-4). */
     public RunParams(String prompt, long seed, int steps, double lr, double lam, int rM, int rP, double strength, int loraSteps, int inferenceSteps) {
         this(prompt, seed, steps, lr, lam, rM, rP, strength, loraSteps, inferenceSteps, new int[]{3});
+    }
+
+    /** With DragDiffusion's reach distance (2 supervision pixels). */
+    public RunParams(String prompt, long seed, int steps, double lr, double lam, int rM, int rP, double strength, int loraSteps, int inferenceSteps,
+                     int[] featureIdx, double loraLr) {
+        this(prompt, seed, steps, lr, lam, rM, rP, strength, loraSteps, inferenceSteps, featureIdx, loraLr, 2.0);
     }
 
     /** With DragDiffusion's LoRA learning rate (5e-4). */
@@ -62,6 +69,7 @@ public record RunParams(String prompt, long seed, int steps /* drag iterations *
         if (steps < 0) throw new IllegalArgumentException("steps " + steps + ": expected a whole number ≥ 0 (drag iterations)");
         if (loraSteps < 0) throw new IllegalArgumentException("LoRA steps " + loraSteps + ": expected a whole number ≥ 0");
         DragDiffusion.checkLoraLr(loraLr);
+        DragDiffusion.checkReach(reach);
         if (inferenceSteps > 1000) throw new IllegalArgumentException("DDIM steps " + inferenceSteps + ": at most 1000 (the scheduler's training timesteps)");
         Tensor mask = null;
         if (mask255OrNull != null) {
@@ -70,6 +78,6 @@ public record RunParams(String prompt, long seed, int steps /* drag iterations *
             mask = Tensor.of(mask255OrNull.clone(), image.height(), image.width());
         }
         return new DragDiffusion.Request(image, pointsXy, mask, prompt, loraSteps, steps, inferenceSteps, strength, seed, lr, lam, rM, rP)
-                .withFeatureIdx(featureIdx).withLoraLr(loraLr);
+                .withFeatureIdx(featureIdx).withLoraLr(loraLr).withReach(reach);
     }
 }

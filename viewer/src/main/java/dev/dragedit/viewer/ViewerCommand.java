@@ -88,6 +88,9 @@ final class ViewerCommand implements Callable<Integer> {
     @Option(names = "--lora-lr", paramLabel = "LR", description = "The LoRA learning-rate field (DragDiffusion's lora_lr).")
     Double loraLr;
 
+    @Option(names = "--reach", paramLabel = "D", description = "The reach field: a handle within D supervision pixels of its target is done.")
+    Double reach;
+
     @Option(names = "--feature-idx", split = ",", paramLabel = "K[,K…]", description = "The UNet features field (DragDiffusion's unet_feature_idx, e.g. 3 or 2,3).")
     int[] featureIdx;
 
@@ -132,13 +135,14 @@ final class ViewerCommand implements Callable<Integer> {
             Scene scene = SyntheticSuite.cases(1, DEFAULT_SCENE_SEED, DEFAULT_SCENE_SIZE).get(0).scene();
             img = scene.image();
             params = new RunParams(scene.caption(), params.seed(), params.steps(), params.lr(), params.lam(), params.rM(), params.rP(),
-                    params.strength(), params.loraSteps(), params.inferenceSteps(), params.featureIdx(), params.loraLr());
+                    params.strength(), params.loraSteps(), params.inferenceSteps(), params.featureIdx(), params.loraLr(), params.reach());
         }
         params = new RunParams(prompt != null ? prompt : params.prompt(), seed != null ? seed : params.seed(),
                 steps != null ? steps : params.steps(), lr != null ? lr : params.lr(), params.lam(), rM != null ? rM : params.rM(),
                 rP != null ? rP : params.rP(), params.strength(),
                 loraSteps != null ? loraSteps : params.loraSteps(), inferenceSteps != null ? inferenceSteps : params.inferenceSteps(),
-                featureIdx != null ? featureIdx : params.featureIdx(), loraLr != null ? loraLr : params.loraLr());
+                featureIdx != null ? featureIdx : params.featureIdx(), loraLr != null ? loraLr : params.loraLr(),
+                reach != null ? reach : params.reach());
         try {
             params.toRequest(img, new double[][]{{0, 0}, {1, 1}}, null);   // checks the fields now, with their names
         } catch (IllegalArgumentException e) {

@@ -31,7 +31,7 @@ class ExporterTest {
         float[] m255 = new float[mask.length];
         for (int i = 0; i < mask.length; i++) m255[i] = mask[i] * 255f;
         double[][] points = {{20.5, 32}, {44, 30.25}};
-        RunParams p = new RunParams("a disc", 11, 40, 0.02, 0.2, 2, 4, 0.5, 1, 4, new int[]{2, 3}, 1e-3);
+        RunParams p = new RunParams("a disc", 11, 40, 0.02, 0.2, 2, 4, 0.5, 1, 4, new int[]{2, 3}, 1e-3, 1.5);
         DragRunner.Result r;
         try (DragRunner runner = new DragRunner(model, "cpu")) {
             runner.setFrameListener(f -> { if (f.phase().equals("drag") && f.step() == 2) runner.stop(); });
@@ -58,6 +58,7 @@ class ExporterTest {
         assertEquals("[2,3]", side.get("parameters").get("unet_feature_idx").toString());
         assertEquals(1e-3, side.get("spec").get("lora_lr").asDouble());
         assertEquals(1e-3, side.get("parameters").get("lora_lr").asDouble());
+        assertEquals(1.5, side.get("spec").get("reach").asDouble());
 
         Path again = tmp.resolve("replay/again.png");
         StringWriter out = new StringWriter(), err = new StringWriter();
