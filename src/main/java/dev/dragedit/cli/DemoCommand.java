@@ -47,8 +47,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out-dir", defaultValue = "demo", paramLabel = "DIR", description = "Where the outputs go (default ${DEFAULT-VALUE}).")
     Path outDir;
 
-    @Option(names = "--seed", defaultValue = "1009", paramLabel = "N",
-            description = "Which scene (default ${DEFAULT-VALUE}: an orange blob, a colour the bundled model's VAE keeps; see models/tiny/README.md).")
+    @Option(names = "--seed", defaultValue = "1012", paramLabel = "N",
+            description = "Which scene (default ${DEFAULT-VALUE}: a red ellipse dragged 10 px beside an orange disc on a checker; the eval's scene 12, see models/tiny/README.md).")
     long seed;
 
     @Option(names = "--model", paramLabel = "DIR", description = "A Stable Diffusion folder instead of the bundled models/tiny.")

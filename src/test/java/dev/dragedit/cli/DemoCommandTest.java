@@ -26,7 +26,7 @@ class DemoCommandTest {
         assertEquals(0, r.code(), r.out() + r.err());
         for (String f : List.of("input.png", "mask.png", "edited.png", "edited.json", "drag.gif", "before-after.png"))
             assertTrue(Files.size(dir.resolve(f)) > 0, f);
-        assertTrue(r.out().contains("demo: scene 1009, \""), r.out());
+        assertTrue(r.out().contains("demo: scene 1012, \""), r.out());
         assertTrue(r.out().contains("from the target") || r.out().contains("is not found in the edited image"), r.out());
         Images.Rgb ba = Images.read(dir.resolve("before-after.png"));
         assertEquals(256 + 8 + 256, ba.width());

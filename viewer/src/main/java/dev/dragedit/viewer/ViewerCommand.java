@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
  * {@code dragedit view}: the live viewer. Interactive by default (a window on the desktop); {@code --script} plays a
  * {@link SessionScript} and exits, {@code --headless} renders offscreen (GLFW's null platform with an EGL context,
  * which Mesa's llvmpipe provides without a GPU or display): that is how CI drives a real GL window. Without an image
- * the viewer opens the demo's synthetic scene (64×64, seed 1009: the object the bundled tiny model can drag), with its
+ * the viewer opens the demo's synthetic scene (64×64, seed 1012, a red ellipse and an orange disc), with its
  * caption as the prompt; without --model, the bundled models/tiny. Exit codes: 0 done (the script completed), 1 a
  * script event failed or a wait timed out (the message names the event), 2 bad input or no display / no EGL.
  */
@@ -34,8 +34,8 @@ import java.util.concurrent.Callable;
                         + "wheel zooms, middle drag or Space+drag pans, F fits, 1 is 100%%; Ctrl+Z/Ctrl+Shift+Z undo/redo; "
                         + "Ctrl+O open, Ctrl+S save. The global --device picks cpu or cuda."})
 final class ViewerCommand implements Callable<Integer> {
-    /** The scene the viewer opens without an image: the demo's (an orange blob the bundled model's VAE keeps). */
-    static final long DEFAULT_SCENE_SEED = 1009;
+    /** The scene the viewer opens without an image: the demo's (a red ellipse and an orange disc on a checker). */
+    static final long DEFAULT_SCENE_SEED = 1012;
     static final int DEFAULT_SCENE_SIZE = 64;
 
     @Spec CommandSpec spec;
