@@ -57,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--lora-steps", defaultValue = "" + DEFAULT_LORA_STEPS, paramLabel = "N", description = "LoRA steps (default ${DEFAULT-VALUE}).")
     int loraSteps;
 
-    @Option(names = "--steps", defaultValue = "160", paramLabel = "N", description = "Drag iterations at most (default ${DEFAULT-VALUE}; the drag stops earlier when the handle reaches the target).")
+    @Option(names = "--steps", defaultValue = "" + EvalCommand.SYNTHETIC_STEPS, paramLabel = "N", description = "Drag iterations at most (default ${DEFAULT-VALUE}; the drag stops earlier when the handle reaches the target).")
     int steps;
 
     @Option(names = "--inference-steps", defaultValue = "" + DEFAULT_INFERENCE_STEPS, paramLabel = "N",
@@ -72,7 +72,7 @@ final class DemoCommand implements Callable<Integer> {
 
     static final int DEFAULT_LORA_STEPS = 20;
     /** The drag's latent learning rate: twice DragDiffusion's, as `eval --suite synthetic` uses it on the bundled 64² model. */
-    static final double LR = 0.02;
+    static final double LR = EvalCommand.SYNTHETIC_LR;
     static final int DEFAULT_INFERENCE_STEPS = 50;
     static final int SIZE = 64;
 

@@ -89,7 +89,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--lora-steps", defaultValue = "20", paramLabel = "N", description = "LoRA steps per edit (default ${DEFAULT-VALUE}).")
     int loraSteps;
 
-    @Option(names = "--steps", paramLabel = "N", description = "Drag iterations at most (default: 160 for the synthetic suite, "
+    @Option(names = "--steps", paramLabel = "N", description = "Drag iterations at most (default: " + SYNTHETIC_STEPS + " for the synthetic suite, "
             + "80 (DragDiffusion's) for dragbench).")
     int steps = -1;
 
@@ -99,9 +99,13 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--strength", defaultValue = "0.7", paramLabel = "S", description = "Inversion strength (default ${DEFAULT-VALUE}).")
     double strength;
 
-    @Option(names = "--lr", defaultValue = "0.02", paramLabel = "LR", description = "Synthetic suite: the drag's latent learning rate "
+    @Option(names = "--lr", defaultValue = "" + SYNTHETIC_LR, paramLabel = "LR", description = "Synthetic suite: the drag's latent learning rate "
             + "(default ${DEFAULT-VALUE}; DragDiffusion's is 0.01, which DragBench runs use).")
     double lr;
+
+    /** The synthetic suite's drag learning rate and most drag iterations (the drag usually stops earlier, on reaching the target). */
+    public static final double SYNTHETIC_LR = 0.02;
+    public static final int SYNTHETIC_STEPS = 160;
 
     @Option(names = "--lam", defaultValue = "0.1", paramLabel = "λ", description = "Weight of the mask term (default ${DEFAULT-VALUE}).")
     double lam;
@@ -154,7 +158,7 @@ public final class EvalCommand implements Callable<Integer> {
         // The synthetic suite's knobs suit the bundled 64² model (its supervision grid is 32²: a drag of 10–20 px is
         // 5–10 supervision pixels, which needs more and larger steps than DragDiffusion's 80 at lr 0.01, chosen for
         // 512² SD1.5); DragBench keeps DragDiffusion's.
-        if (!spec.commandLine().getParseResult().hasMatchedOption("--steps")) steps = suite.equals("dragbench") ? 80 : 160;
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--steps")) steps = suite.equals("dragbench") ? 80 : SYNTHETIC_STEPS;
         if (suite.equals("dragbench") && !spec.commandLine().getParseResult().hasMatchedOption("--lora-lr")) loraLr = DragDiffusion.DEFAULT_LORA_LR;
         try {
             DragDiffusion.checkLoraLr(loraLr);

@@ -2,6 +2,7 @@ package dev.dragedit.viewer;
 
 import dev.dragedit.drag.DragDiffusion;
 import dev.dragedit.drag.Images;
+import dev.dragedit.eval.EvalCommand;
 import dev.dragedit.tensor.Tensor;
 
 /**
@@ -58,6 +59,17 @@ public record RunParams(String prompt, long seed, int steps /* drag iterations *
 
     public static RunParams defaults() {
         return new RunParams("", 42, 80, 0.01, 0.1, 1, 3, 0.7, 20, 50);
+    }
+
+    /**
+     * The knobs for a synthetic scene on the bundled model (the viewer with no image, the demo): those of {@code dragedit
+     * eval --suite synthetic} and {@code dragedit demo}, which differ from DragDiffusion's for 64² images and 20 LoRA
+     * steps: drag lr 0.02, up to 160 iterations, LoRA lr 2e-3, reach 1 (models/tiny/README.md). The seed is the scene's.
+     */
+    public static RunParams forSyntheticScene(String caption, long sceneSeed) {
+        RunParams d = defaults();
+        return new RunParams(caption, sceneSeed, EvalCommand.SYNTHETIC_STEPS, EvalCommand.SYNTHETIC_LR, d.lam(), d.rM(), d.rP(),
+                d.strength(), d.loraSteps(), d.inferenceSteps(), d.featureIdx(), EvalCommand.SYNTHETIC_LORA_LR, EvalCommand.SYNTHETIC_REACH);
     }
 
     /**

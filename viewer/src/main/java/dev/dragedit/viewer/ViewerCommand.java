@@ -97,6 +97,20 @@ final class ViewerCommand implements Callable<Integer> {
     @Option(names = "--start", description = "Start the drag as soon as the window is open (needs at least one --drag).")
     boolean startNow;
 
+    /**
+     * The panel's first values: DragDiffusion's defaults for a given image; for the default scene (no image), the
+     * synthetic suite's and the demo's, with the scene's caption as the prompt; then every option given on the command line.
+     */
+    RunParams initialParams(String sceneCaptionOrNull) {
+        RunParams params = sceneCaptionOrNull == null ? RunParams.defaults() : RunParams.forSyntheticScene(sceneCaptionOrNull, DEFAULT_SCENE_SEED);
+        return new RunParams(prompt != null ? prompt : params.prompt(), seed != null ? seed : params.seed(),
+                steps != null ? steps : params.steps(), lr != null ? lr : params.lr(), params.lam(), rM != null ? rM : params.rM(),
+                rP != null ? rP : params.rP(), params.strength(),
+                loraSteps != null ? loraSteps : params.loraSteps(), inferenceSteps != null ? inferenceSteps : params.inferenceSteps(),
+                featureIdx != null ? featureIdx : params.featureIdx(), loraLr != null ? loraLr : params.loraLr(),
+                reach != null ? reach : params.reach());
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
@@ -120,9 +134,9 @@ final class ViewerCommand implements Callable<Integer> {
                     ? "model " + modelDir + " is not a folder; expected a Stable Diffusion model folder (e.g. models/tiny)"
                     : "the bundled model " + modelDir + " is missing; it is part of the repository (models/tiny), or give --model DIR");
         }
-        RunParams params = RunParams.defaults();
         Path imagePath = image != null ? image : session != null ? session.image() : null;
         Images.Rgb img;
+        String sceneCaption = null;
         if (imagePath != null) {
             if (!Files.isRegularFile(imagePath))
                 throw new ParameterException(spec.commandLine(), "image " + imagePath + " is not a file; expected a PNG or JPEG");
@@ -134,15 +148,9 @@ final class ViewerCommand implements Callable<Integer> {
         } else {
             Scene scene = SyntheticSuite.cases(1, DEFAULT_SCENE_SEED, DEFAULT_SCENE_SIZE).get(0).scene();
             img = scene.image();
-            params = new RunParams(scene.caption(), params.seed(), params.steps(), params.lr(), params.lam(), params.rM(), params.rP(),
-                    params.strength(), params.loraSteps(), params.inferenceSteps(), params.featureIdx(), params.loraLr(), params.reach());
+            sceneCaption = scene.caption();
         }
-        params = new RunParams(prompt != null ? prompt : params.prompt(), seed != null ? seed : params.seed(),
-                steps != null ? steps : params.steps(), lr != null ? lr : params.lr(), params.lam(), rM != null ? rM : params.rM(),
-                rP != null ? rP : params.rP(), params.strength(),
-                loraSteps != null ? loraSteps : params.loraSteps(), inferenceSteps != null ? inferenceSteps : params.inferenceSteps(),
-                featureIdx != null ? featureIdx : params.featureIdx(), loraLr != null ? loraLr : params.loraLr(),
-                reach != null ? reach : params.reach());
+        RunParams params = initialParams(sceneCaption);
         try {
             params.toRequest(img, new double[][]{{0, 0}, {1, 1}}, null);   // checks the fields now, with their names
         } catch (IllegalArgumentException e) {

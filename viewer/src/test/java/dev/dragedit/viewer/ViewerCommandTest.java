@@ -31,6 +31,38 @@ class ViewerCommandTest {
     }
 
     @Test
+    void theDefaultSceneStartsWithTheDemosKnobsAnImageWithDragDiffusionsAndOptionsWin() {
+        ViewerCommand none = new ViewerCommand();
+        new picocli.CommandLine(none).parseArgs();
+        RunParams scene = none.initialParams("a red ellipse on a checker");
+        assertEquals("a red ellipse on a checker", scene.prompt());
+        assertEquals(ViewerCommand.DEFAULT_SCENE_SEED, scene.seed());
+        assertEquals(dev.dragedit.eval.EvalCommand.SYNTHETIC_LR, scene.lr());
+        assertEquals(dev.dragedit.eval.EvalCommand.SYNTHETIC_STEPS, scene.steps());
+        assertEquals(dev.dragedit.eval.EvalCommand.SYNTHETIC_LORA_LR, scene.loraLr());
+        assertEquals(dev.dragedit.eval.EvalCommand.SYNTHETIC_REACH, scene.reach());
+
+        RunParams image = none.initialParams(null);
+        assertEquals(0.01, image.lr());
+        assertEquals(80, image.steps());
+        assertEquals(dev.dragedit.drag.DragDiffusion.DEFAULT_LORA_LR, image.loraLr());
+        assertEquals(2.0, image.reach());
+        assertEquals("", image.prompt());
+
+        ViewerCommand given = new ViewerCommand();
+        new picocli.CommandLine(given).parseArgs("--reach", "3", "--lora-lr", "1e-3", "--lr", "0.05", "--steps", "7", "--prompt", "p",
+                "--seed", "9");
+        for (RunParams p : new RunParams[]{given.initialParams("caption"), given.initialParams(null)}) {
+            assertEquals(3.0, p.reach());
+            assertEquals(1e-3, p.loraLr());
+            assertEquals(0.05, p.lr());
+            assertEquals(7, p.steps());
+            assertEquals("p", p.prompt());
+            assertEquals(9, p.seed());
+        }
+    }
+
+    @Test
     void aScriptEventThatFailsIsExit1NamingTheEvent(@TempDir Path dir) throws IOException {
         Path script = dir.resolve("s.json");
         Files.writeString(script, "{\"window\": [320, 240], \"events\": [{\"do\": \"frames\", \"n\": 2}, {\"do\": \"undo\"},"
