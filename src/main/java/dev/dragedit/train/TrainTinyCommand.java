@@ -19,7 +19,9 @@ import java.util.concurrent.Callable;
         description = {"Train the tiny latent diffusion model (VAE, then UNet + CLIP text encoder) on generated scenes, "
                 + "on the CPU with dragedit's autograd, and write a diffusers Stable Diffusion folder to --out.",
                 "Defaults (1500 VAE + 3500 UNet steps, batch 4, 64 px) take about 40–50 min on 2 cores (measured 1.5–2.4 VAE "
-                + "and 1.9–2.2 UNet steps/s), about an hour when the cores are heavily shared."})
+                + "and 1.9–2.2 UNet steps/s), about an hour when the cores are heavily shared.",
+                "The bundled models/tiny took four runs, each fine-tuning the one before (--init-from); models/tiny/reproduce.sh "
+                + "re-runs them and checks the weights byte for byte (models/tiny/README.md)."})
 public final class TrainTinyCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
