@@ -9,7 +9,8 @@ import dev.dragedit.tensor.Tensor;
  * The knobs of one viewer drag, as the panel shows them: prompt, seed, drag iterations (steps), the drag loop's
  * learning rate, mask weight λ and radii r_m / r_p, inversion strength, LoRA steps and DDIM steps. The same knobs as
  * {@code dragedit edit}'s options, so that a saved sidecar replays the viewer's edit. The viewer defaults to 20 LoRA
- * steps instead of DragDiffusion's 80 so that a first drag starts quickly; everything else is DragDiffusion's default.
+ * steps instead of DragDiffusion's 80 so that a first drag starts quickly; everything else is DragDiffusion's default
+ * ({@link #defaults}), except on the demo's synthetic scene ({@link #forSyntheticScene}).
  */
 public record RunParams(String prompt, long seed, int steps /* drag iterations */, double lr, double lam, int rM, int rP,
                         double strength, int loraSteps, int inferenceSteps, int[] featureIdx, double loraLr,
