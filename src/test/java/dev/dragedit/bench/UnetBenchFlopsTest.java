@@ -94,6 +94,8 @@ class UnetBenchFlopsTest {
             assertEquals(2_446_788L, s.ready().params(), "the unet-tiny config's parameter count");
             double[] t = s.time(s.ready().defaultThreads(), 2);
             assertEquals(2, t.length);
+            assertEquals(2, s.forwards());
+            assertTrue(s.nonFiniteForwards() >= 0 && s.nonFiniteForwards() <= 2, "non-finite forwards: " + s.nonFiniteForwards());
             assertTrue(t[0] > 0 && t[1] > 0);
             UnetBenchTorch.Result r = s.result(s.ready().defaultThreads(), t, List.of());
             assertTrue(r.available());
