@@ -60,11 +60,6 @@ for n in $(seq "$from" "$to"); do
     fi
 done
 
-java_run() { # home jar args...: the launcher's JVM flags
-    local home=$1 jar=$2; shift 2
-    java --add-modules jdk.incubator.vector -XX:+UseParallelGC -Ddragedit.home="$home" -jar "$jar" "$@"
-}
-
 if [[ $from -gt 1 ]]; then
     prev="$work/committed-run$((from - 1))"
     rm -rf "$prev" && mkdir -p "$prev"
@@ -79,14 +74,12 @@ for n in $(seq "$from" "$to"); do
     echo "== run $n of 4 → $out ($(date -u +%H:%M:%S) UTC)"
     if [[ $n -eq 1 ]]; then
         src="$work/src-${commit[1]}"
-        if [[ ! -f "$src/target/dragedit.jar" ]]; then
+        if [[ ! -f "$src/dragedit" ]]; then
             rm -rf "$src"; git worktree prune
             git worktree add --detach "$src" "${commit[1]}" >/dev/null
-            echo "building dragedit at ${commit[1]} in $src (mvn -q -B -DskipTests package)…"
-            (cd "$src" && mvn -q -B -DskipTests package)
         fi
-        # the original run 1 used the default thread count of this 2-core machine
-        DRAGEDIT_THREADS=2 java_run "$src" "$src/target/dragedit.jar" train-tiny --out "$out"
+        # that commit's launcher builds its jar on first use; the original run 1 used this 2-core machine's 2 threads
+        DRAGEDIT_THREADS=2 "$src/dragedit" train-tiny --out "$out"
     else
         # shellcheck disable=SC2086  # args holds several options on purpose
         "$root/dragedit" train-tiny --out "$out" --init-from "$prev" ${args[$n]}

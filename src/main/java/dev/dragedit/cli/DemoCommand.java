@@ -71,8 +71,6 @@ final class DemoCommand implements Callable<Integer> {
     boolean selfCheck;
 
     static final int DEFAULT_LORA_STEPS = 20;
-    /** The drag's latent learning rate: twice DragDiffusion's, as `eval --suite synthetic` uses it on the bundled 64² model. */
-    static final double LR = EvalCommand.SYNTHETIC_LR;
     static final int DEFAULT_INFERENCE_STEPS = 50;
     static final int SIZE = 64;
 
@@ -101,7 +99,7 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         List<String> args = new ArrayList<>(List.of("--model", modelDir.toString(), "--image", input.toString(), "--drag", drag,
                 "--mask", maskFile.toString(), "--prompt", scene.caption(), "--out", edited.toString(), "--video", gif.toString(),
-                "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
+                "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(EvalCommand.SYNTHETIC_LR),
                 "--lora-lr", Double.toString(EvalCommand.SYNTHETIC_LORA_LR), "--reach", Double.toString(EvalCommand.SYNTHETIC_REACH),
                 "--inference-steps", Integer.toString(inferenceSteps), "--seed", Long.toString(seed)));
         CommandLine edit = spec.root().commandLine().getSubcommands().get("edit");
@@ -135,7 +133,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         if (!hasDisplay()) {
             out.println("demo: no display (DISPLAY/WAYLAND_DISPLAY unset), so the live viewer was not opened; open " + gif
-                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " --lr " + LR
+                    + " to watch the drag, or on a desktop: dragedit view --drag " + drag + " --mask " + maskFile + " --lr " + EvalCommand.SYNTHETIC_LR
                     + " --lora-lr " + EvalCommand.SYNTHETIC_LORA_LR + " --reach " + EvalCommand.SYNTHETIC_REACH + " " + input);
             return Main.EXIT_OK;
         }
@@ -143,7 +141,7 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
         // The viewer starts from the input so the drag can be watched live; the demo's result stays in OUT.
         return view.execute("--model", modelDir.toString(), "--drag", drag, "--mask", maskFile.toString(), "--prompt", scene.caption(),
-                "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(LR),
+                "--seed", Long.toString(seed), "--lora-steps", Integer.toString(loraSteps), "--steps", Integer.toString(steps), "--lr", Double.toString(EvalCommand.SYNTHETIC_LR),
                 "--lora-lr", Double.toString(EvalCommand.SYNTHETIC_LORA_LR), "--reach", Double.toString(EvalCommand.SYNTHETIC_REACH),
                 "--inference-steps", Integer.toString(inferenceSteps), input.toString());
     }
